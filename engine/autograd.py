@@ -1,0 +1,117 @@
+"""Reverse-mode automatic differentiation: the graph and its walk.
+
+Every differentiable op is a `Function` subclass with a `forward` and a
+`backward` side by side (see engine/ops/). Calling `Op.apply(...)` runs the
+forward and, when gradients are wanted, records the Function as the output's
+`_ctx`. `backward` sorts that graph topologically and walks it in reverse,
+asking each Function for its inputs' gradients ("PyTorch records what you did").
+"""
+import contextlib
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Inside this block no graph is recorded (evaluation, optimizer steps)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+class Function:
+    """One differentiable operation. Subclasses define forward and backward."""
+
+    # Positions of inputs that may be int32 (class targets); every other tensor
+    # input must be float32.
+    int_inputs = ()
+
+    def __init__(self):
+        self.parents = ()
+        self.saved = ()
+
+    def save_for_backward(self, *tensors):
+        self.saved = tensors
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        """Gradient of the output -> tuple with one gradient (or None) per input."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+        fn = cls()
+        for i, arg in enumerate(args):
+            if isinstance(arg, Tensor) and arg.dtype != "float32" and i not in cls.int_inputs:
+                raise TypeError(f"{cls.__name__.lower()}: input {i} must be float32, got "
+                                f"{arg.dtype} of shape {arg.shape}; convert it with .float()")
+        out = fn.forward(*args, **kwargs)
+        if _grad_enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            fn.parents = args
+            out.requires_grad = True
+            out._ctx = fn
+        return out
+
+
+def backward(root, grad):
+    """Accumulate d(root)/d(leaf) into every leaf's .grad."""
+    with no_grad():  # the backward pass itself is not recorded
+        _walk(root, grad)
+
+
+def _walk(root, grad):
+    order = _topological_order(root)
+    grads = {id(root): grad}
+    for node in reversed(order):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        fn = node._ctx
+        if fn is None:  # a leaf: keep its gradient
+            node.grad = g if node.grad is None else node.grad + g
+            continue
+        if fn.saved is None:
+            raise RuntimeError("backward through the same graph a second time: its saved "
+                               "tensors were freed; recompute the forward pass")
+        input_grads = fn.backward(g)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, pg in zip(fn.parents, input_grads):
+            if pg is None or not getattr(parent, "requires_grad", False):
+                continue
+            if pg.shape != parent.shape:
+                raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
+                                   f"{pg.shape} for an input of shape {parent.shape}")
+            key = id(parent)
+            grads[key] = pg if key not in grads else grads[key] + pg
+        # Like PyTorch, saved tensors are freed once walked: their buffers go back to the pool.
+        fn.saved = None
+
+
+def _topological_order(root):
+    """Iterative depth-first search, so deep graphs don't hit the recursion limit."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in node._ctx.parents:
+                if getattr(parent, "requires_grad", False) and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order

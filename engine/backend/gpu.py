@@ -1,0 +1,368 @@
+"""The GPU backend: every primitive of `base.Backend` as WGSL dispatches.
+
+This file knows which kernel each primitive runs, how its uniform parameters
+are packed and how many workgroups it needs. It does not know the GPU API:
+the subclasses `wgpu_native.WgpuBackend` (wgpu-py) and
+`webgpu_js.WebGPUBackend` (Pyodide + navigator.gpu) supply the plumbing
+methods marked "plumbing" below.
+
+Speed comes from never waiting: dispatches are recorded into one open compute
+pass and only submitted when the CPU needs a result (a download), when data
+is uploaded, or when many have piled up. Buffers, pipelines, uniform blocks and
+bind groups are all cached, so a training step that repeats the previous one
+creates no GPU objects at all.
+"""
+import math
+import struct
+from collections import OrderedDict
+
+from .base import Backend, FLOAT32, INT32, UINT8, ITEMSIZE, UNARY_OPS, BINARY_OPS
+from ..shaders import load_shader
+
+WG = 256            # threads per workgroup in the 1-D kernels
+MAX_GROUPS = 65535  # WebGPU's default limit per dispatch dimension
+MAX_DIMS = 8        # broadcast/permute kernels index up to 8 dims (two vec4<u32>)
+MAX_PENDING = 1024  # submit after this many recorded dispatches
+
+
+def _pack(*fields):
+    """Uniform block: 4-byte fields ('u', 'i' or 'f', value), padded to 16 bytes."""
+    data = b"".join(struct.pack("<" + kind, value) for kind, value in fields)
+    return data + b"\0" * (-len(data) % 16)
+
+
+def _dims(values):
+    """Up to 8 u32 as two vec4<u32> for a uniform block."""
+    values = list(values) + [0] * (MAX_DIMS - len(values))
+    return [("I", v) for v in values]
+
+
+def _grid(groups):
+    """Spread a 1-D workgroup count over x and y to stay under 65,535 per dimension."""
+    if groups <= MAX_GROUPS:
+        return (groups, 1, 1)
+    return (MAX_GROUPS, math.ceil(groups / MAX_GROUPS), 1)
+
+
+def _contiguous_strides(shape):
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= s
+    return strides[::-1]
+
+
+def _broadcast_strides(shape, out_shape):
+    shape = (1,) * (len(out_shape) - len(shape)) + tuple(shape)
+    return [0 if s == 1 and o != 1 else st
+            for s, o, st in zip(shape, out_shape, _contiguous_strides(shape))]
+
+
+def _collapse(out_shape, *stride_lists):
+    """Merge neighbouring dims that every operand walks contiguously, drop size-1
+    dims: (64, 256) + bias (256,) stays 2-D, same-shape operands become 1-D."""
+    dims = [(s, [st[i] for st in stride_lists]) for i, s in enumerate(out_shape) if s != 1]
+    merged = []
+    for size, strides in dims:
+        if merged:
+            psize, pstrides = merged[-1]
+            if all(ps == st * size for ps, st in zip(pstrides, strides)):
+                merged[-1] = (psize * size, strides)
+                continue
+        merged.append((size, strides))
+    shape = [s for s, _ in merged]
+    return shape, [[st[k] for _, st in merged] for k in range(len(stride_lists))]
+
+
+class GPUArray:
+    """A device buffer holding `numel` elements; returns to the pool when dropped."""
+    __slots__ = ("handle", "serial", "capacity", "numel", "dtype", "backend", "__weakref__")
+
+    def __init__(self, backend, handle, serial, capacity, numel, dtype):
+        self.handle, self.serial, self.capacity = handle, serial, capacity
+        self.numel, self.dtype, self.backend = numel, dtype, backend
+
+    @property
+    def nbytes(self):
+        return self.numel * ITEMSIZE[self.dtype]
+
+    def __del__(self):
+        try:
+            self.backend._release(self)
+        except Exception:  # interpreter shutdown: nothing left to return it to
+            pass
+
+
+class GPUBackend(Backend):
+    name = "gpu"
+    adapter_name = "?"
+    is_software = False
+
+    def __init__(self):
+        self._pool = {}                 # capacity -> [(handle, serial)]
+        self._pooled_bytes = 0
+        self._serial = 0
+        self._pipelines = {}
+        self._uniforms = OrderedDict()  # packed bytes -> (handle, serial)
+        self._bind_groups = OrderedDict()
+        self._pending = 0
+        self._graveyard = []            # destroyed only after the next submit
+        self._dummy = None
+        self.stats = {"dispatches": 0, "submits": 0, "buffers_created": 0}
+
+    # ---- plumbing, provided by each GPU API ------------------------------------
+    def _create_buffer(self, nbytes): raise NotImplementedError
+    def _create_uniform(self, data): raise NotImplementedError
+    def _destroy(self, handle): raise NotImplementedError
+    def _write_buffer(self, handle, data): raise NotImplementedError
+    def _read_buffer(self, handle, nbytes): raise NotImplementedError
+    def _create_pipeline(self, source, entry, constants, label): raise NotImplementedError
+    def _create_bind_group(self, pipeline, handles): raise NotImplementedError
+    def _dispatch(self, pipeline, bind_group, groups): raise NotImplementedError
+    def _submit(self): raise NotImplementedError
+
+    def describe(self):
+        return f"gpu: {self.adapter_name}"
+
+    # ---- memory -------------------------------------------------------------------
+    def _next_serial(self):
+        self._serial += 1
+        return self._serial
+
+    @staticmethod
+    def _capacity(nbytes):
+        """Size classes: powers of two up to 1 MiB, then whole MiB."""
+        nbytes = max(nbytes, 16)
+        if nbytes <= 1 << 20:
+            return 1 << (nbytes - 1).bit_length()
+        return -(-nbytes // (1 << 20)) * (1 << 20)
+
+    def _alloc(self, numel, dtype):
+        capacity = self._capacity(numel * ITEMSIZE[dtype])
+        free = self._pool.get(capacity)
+        if free:
+            handle, serial = free.pop()
+            self._pooled_bytes -= capacity
+        else:
+            handle, serial = self._create_buffer(capacity), self._next_serial()
+            self.stats["buffers_created"] += 1
+        return GPUArray(self, handle, serial, capacity, numel, dtype)
+
+    def _release(self, arr):
+        if self._pooled_bytes + arr.capacity > self.pool_limit:
+            self._graveyard.append(arr.handle)
+            return
+        self._pool.setdefault(arr.capacity, []).append((arr.handle, arr.serial))
+        self._pooled_bytes += arr.capacity
+
+    pool_limit = 1 << 30
+
+    def empty(self, numel, dtype=FLOAT32):
+        return self._alloc(numel, dtype)
+
+    def full(self, numel, value, dtype=FLOAT32):
+        out = self._alloc(numel, dtype)
+        bits = struct.unpack("<I", struct.pack("<f" if dtype == FLOAT32 else "<i", value))[0]
+        words = -(-out.nbytes // 4)
+        self._run("fill", [out], [("I", words), ("I", bits)], words)
+        return out
+
+    def upload(self, data, dtype=FLOAT32):
+        data = memoryview(data).cast("B")
+        numel = len(data) // ITEMSIZE[dtype]
+        out = self._alloc(numel, dtype)
+        if len(data) % 4:  # WebGPU writes whole 4-byte words
+            data = bytes(data) + b"\0" * (-len(data) % 4)
+        # A pooled buffer may still be read by recorded work; a queue write would
+        # land before that work runs, so submit the work first.
+        self.flush()
+        if len(data):
+            self._write_buffer(out.handle, data)
+        return out
+
+    def download(self, arr):
+        self.flush()
+        if arr.nbytes == 0:
+            return b""
+        return bytes(self._read_buffer(arr.handle, -(-arr.nbytes // 4) * 4))[:arr.nbytes]
+
+    def flush(self):
+        if self._pending:
+            self._submit()
+            self.stats["submits"] += 1
+            self._pending = 0
+        for handle in self._graveyard:
+            self._destroy(handle)
+        self._graveyard.clear()
+
+    synchronize = flush
+
+    # ---- dispatching --------------------------------------------------------------
+    def _pipeline(self, kernel, entry, constants):
+        key = (kernel, entry, tuple(sorted(constants.items())))
+        pipeline = self._pipelines.get(key)
+        if pipeline is None:
+            label = kernel + "".join(f" {k}={v}" for k, v in key[2])
+            pipeline = self._create_pipeline(load_shader(kernel), entry, constants, label)
+            self._pipelines[key] = pipeline
+        return key, pipeline
+
+    def _uniform(self, data):
+        entry = self._uniforms.get(data)
+        if entry is None:
+            entry = (self._create_uniform(data), self._next_serial())
+            self._uniforms[data] = entry
+            if len(self._uniforms) > 4096:
+                _, (old, _) = self._uniforms.popitem(last=False)
+                self._graveyard.append(old)
+        else:
+            self._uniforms.move_to_end(data)
+        return entry
+
+    def _run(self, kernel, arrays, params, threads=None, groups=None, entry="main",
+             constants=None):
+        """Record one dispatch. `arrays` bind to 0..n-1 and the uniform block to n."""
+        groups = groups or _grid(-(-threads // WG))
+        if 0 in groups:
+            return
+        key, pipeline = self._pipeline(kernel, entry, constants or {})
+        uniform, userial = self._uniform(_pack(*params))
+        bg_key = (key, tuple(a.serial for a in arrays), userial)
+        bind_group = self._bind_groups.get(bg_key)
+        if bind_group is None:
+            bind_group = self._create_bind_group(pipeline, [a.handle for a in arrays] + [uniform])
+            self._bind_groups[bg_key] = bind_group
+            if len(self._bind_groups) > 8192:
+                self._bind_groups.popitem(last=False)
+        self._dispatch(pipeline, bind_group, groups)
+        self.stats["dispatches"] += 1
+        self._pending += 1
+        if self._pending >= MAX_PENDING:
+            self.flush()
+
+    def _dummy_array(self):
+        """Bound where a kernel's optional input is absent."""
+        if self._dummy is None:
+            self._dummy = self._alloc(4, FLOAT32)
+        return self._dummy
+
+    # ---- element-wise ---------------------------------------------------------------
+    def unary(self, op, x, alpha=0.0):
+        out = self._alloc(x.numel, x.dtype)
+        self._run("unary", [x, out], [("I", x.numel), ("f", alpha)], x.numel,
+                  constants={"OP": UNARY_OPS.index(op)})
+        return out
+
+    def binary(self, op, a, a_shape, b, b_shape, out_shape, alpha=0.0):
+        n = math.prod(out_shape)
+        out = self._alloc(n, FLOAT32)
+        shape, (sa, sb) = _collapse(out_shape, _broadcast_strides(a_shape, out_shape),
+                                    _broadcast_strides(b_shape, out_shape))
+        if len(shape) > MAX_DIMS:
+            raise ValueError(f"broadcasting {a_shape} with {b_shape} needs more than "
+                             f"{MAX_DIMS} dims after merging")
+        params = [("I", n), ("I", len(shape)), ("f", alpha), ("I", 0)]
+        params += _dims(shape) + _dims(sa) + _dims(sb)
+        self._run("binary", [a, b, out], params, n, constants={"OP": BINARY_OPS.index(op)})
+        return out
+
+    def cast(self, x, dtype):
+        out = self._alloc(x.numel, dtype)
+        self._run("cast", [x, out], [("I", x.numel)], x.numel,
+                  constants={"TO_FLOAT": dtype == FLOAT32})
+        return out
+
+    # ---- reductions and layout ------------------------------------------------------
+    def _reduce(self, kernel, x, outer, size, inner, out_dtype, constants):
+        n = outer * inner
+        out = self._alloc(n, out_dtype)
+        params = [("I", outer), ("I", size), ("I", inner)]
+        if size <= 64:   # short rows: one thread per output
+            self._run(kernel, [x, out], params, n, entry="per_thread", constants=constants)
+        else:            # long rows: a workgroup per output, tree reduction in shared memory
+            self._run(kernel, [x, out], params, groups=_grid(n), entry="per_workgroup",
+                      constants=constants)
+        return out
+
+    def reduce(self, op, x, outer, size, inner):
+        return self._reduce("reduce", x, outer, size, inner, FLOAT32,
+                            {"OP": ("sum", "max", "min").index(op)})
+
+    def argmax(self, x, outer, size, inner):
+        return self._reduce("argmax", x, outer, size, inner, INT32, {})
+
+    def permute(self, x, shape, perm):
+        n = math.prod(shape)
+        out = self._alloc(n, x.dtype)
+        strides = _contiguous_strides(shape)
+        out_shape = [shape[p] for p in perm]
+        params = [("I", n), ("I", len(shape)), ("I", 0), ("I", 0)]
+        params += _dims(out_shape) + _dims([strides[p] for p in perm])
+        self._run("permute", [x, out], params, n)
+        return out
+
+    # ---- linear algebra -----------------------------------------------------------------
+    def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
+               a_batched=True, b_batched=True, bias=None):
+        out = self._alloc(batch * M * N, FLOAT32)
+        params = [("I", M), ("I", N), ("I", K), ("I", M * K if a_batched else 0),
+                  ("I", K * N if b_batched else 0)]
+        constants = {"TRANS_A": bool(trans_a), "TRANS_B": bool(trans_b),
+                     "HAS_BIAS": bias is not None}
+        groups = (-(-N // 64), -(-M // 64), batch)
+        self._run("matmul", [a, b, bias if bias is not None else a, out], params,
+                  groups=groups, constants=constants)
+        return out
+
+    # ---- fused row-wise ops ---------------------------------------------------------------
+    def softmax(self, x, rows, cols, log=False):
+        out = self._alloc(rows * cols, FLOAT32)
+        self._run("softmax", [x, out], [("I", rows), ("I", cols)], rows,
+                  constants={"LOG": bool(log)})
+        return out
+
+    def softmax_backward(self, y, g, rows, cols, log=False):
+        out = self._alloc(rows * cols, FLOAT32)
+        self._run("softmax_backward", [y, g, out], [("I", rows), ("I", cols)], rows,
+                  constants={"LOG": bool(log)})
+        return out
+
+    def cross_entropy(self, logits, targets, rows, cols):
+        losses, lse = self._alloc(rows, FLOAT32), self._alloc(rows, FLOAT32)
+        self._run("cross_entropy", [logits, targets, losses, lse], [("I", rows), ("I", cols)],
+                  rows)
+        return losses, lse
+
+    def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale):
+        out = self._alloc(rows * cols, FLOAT32)
+        self._run("cross_entropy_backward", [logits, targets, lse, grad_out, out],
+                  [("I", rows), ("I", cols), ("f", scale)], rows * cols)
+        return out
+
+    # ---- optimizers ---------------------------------------------------------------------------
+    def sgd_step(self, p, g, velocity, numel, lr, momentum, dampening, weight_decay,
+                 nesterov, first_step):
+        params = [("I", numel), ("f", lr), ("f", momentum), ("f", dampening),
+                  ("f", weight_decay), ("I", int(nesterov)), ("I", int(first_step))]
+        self._run("sgd", [p, g, velocity if velocity is not None else self._dummy_array()],
+                  params, numel, constants={"MOMENTUM": velocity is not None})
+
+    def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
+                  step, decoupled):
+        params = [("I", numel), ("f", lr), ("f", beta1), ("f", beta2), ("f", eps),
+                  ("f", weight_decay), ("f", 1 - beta1 ** step), ("f", 1 - beta2 ** step),
+                  ("I", int(decoupled))]
+        self._run("adam", [p, g, m, v], params, numel)
+
+    # ---- random numbers and data --------------------------------------------------------------
+    def random(self, numel, seed, offset, normal=False):
+        out = self._alloc(numel, FLOAT32)
+        self._run("random", [out], [("I", numel), ("I", seed & 0xFFFFFFFF),
+                                    ("I", offset & 0xFFFFFFFF), ("I", int(normal))], numel)
+        return out
+
+    def gather_images(self, images, indices, count, row_len, scale, shift):
+        out = self._alloc(count * row_len, FLOAT32)
+        self._run("gather_images", [images, indices, out],
+                  [("I", count), ("I", row_len), ("f", scale), ("f", shift)], count * row_len)
+        return out

@@ -1,0 +1,3 @@
+"""Differentiable operations. Each op's forward and backward sit together in
+one Function subclass; the kernels they call are named after the file in shaders/."""
+from . import elementwise, shape, reduce, matmul, loss  # noqa: F401

@@ -1,0 +1,35 @@
+"""Adam (Kingma & Ba) with bias correction, and AdamW (decoupled weight decay).
+
+m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
+p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+"""
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas} or eps={eps}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    def step(self):
+        for group, p, state in self._params_with_grad():
+            if not state:
+                state["step"] = 0
+                state["m"] = p.backend.full(p.numel(), 0.0)
+                state["v"] = p.backend.full(p.numel(), 0.0)
+            state["step"] += 1
+            beta1, beta2 = group["betas"]
+            p.backend.adam_step(p.data, p.grad.data, state["m"], state["v"], p.numel(),
+                                group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+                                state["step"], self.decoupled)
+
+
+class AdamW(Adam):
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)

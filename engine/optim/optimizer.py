@@ -1,0 +1,48 @@
+"""The optimizer base: parameter groups, zero_grad, and per-parameter state.
+
+Each optimizer's `step` is one fused GPU kernel per parameter
+(shaders/sgd.wgsl, shaders/adam.wgsl) that updates it in place.
+"""
+
+
+class Optimizer:
+    def __init__(self, params, defaults):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        self.param_groups = []
+        for group in params:
+            full = dict(defaults)
+            full.update(group)
+            full["params"] = list(full["params"])
+            for p in full["params"]:
+                if not getattr(p, "requires_grad", False):
+                    raise ValueError(f"{type(self).__name__}: a parameter of shape "
+                                     f"{getattr(p, 'shape', '?')} does not require grad")
+            self.param_groups.append(full)
+        self.state = {}  # id(param) -> dict of device arrays and counters
+
+    @property
+    def lr(self):
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value):
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def _params_with_grad(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p, self.state.setdefault(id(p), {})
+
+    def step(self):
+        raise NotImplementedError

@@ -1,0 +1,24 @@
+"""Stochastic gradient descent with momentum, Nesterov and weight decay
+(PyTorch's formulation: v = mu*v + (1-dampening)*g;  p -= lr * v)."""
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got "
+                             f"{lr}, {momentum}, {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def step(self):
+        for group, p, state in self._params_with_grad():
+            first = "velocity" not in state
+            if first and group["momentum"]:
+                state["velocity"] = p.backend.empty(p.numel())
+            p.backend.sgd_step(p.data, p.grad.data, state.get("velocity"), p.numel(),
+                               group["lr"], group["momentum"], group["dampening"],
+                               group["weight_decay"], group["nesterov"], first)

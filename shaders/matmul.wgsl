@@ -1,0 +1,100 @@
+// C[z] = op(A[z]) @ op(B[z]) (+ bias): a tiled matrix product for any M, N, K.
+//
+// Each workgroup of 16x16 threads computes a 64x64 tile of C; each thread a 4x4
+// block held in four vec4 accumulators (named variables, not an indexed array:
+// GPUs keep those in registers). The K dimension is walked in slices of 16: the
+// workgroup stages a 64x16 slice of A and a 16x64 slice of B in shared memory,
+// then every thread reads them as vec4s. Out-of-range elements load as 0, so
+// sizes need not divide the tile. TRANS_A / TRANS_B read an operand stored
+// transposed, so backward passes never copy a transpose.
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+
+struct Params { M: u32, N: u32, K: u32, a_batch_stride: u32, b_batch_stride: u32 }
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;   // bound to A when unused
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+const TILE_K = 16u;
+var<workgroup> a_tile: array<vec4<f32>, 256>;   // [k][m / 4]: 16 x 16 vec4 = 64 x 16 floats
+var<workgroup> b_tile: array<vec4<f32>, 256>;   // [k][n / 4]
+
+fn load_a(offset: u32, m: u32, k: u32) -> f32 {
+    if (m >= p.M || k >= p.K) { return 0.0; }
+    if (TRANS_A) { return A[offset + k * p.M + m]; }   // A stored K x M
+    return A[offset + m * p.K + k];                     // A stored M x K
+}
+
+fn load_b(offset: u32, k: u32, n: u32) -> f32 {
+    if (k >= p.K || n >= p.N) { return 0.0; }
+    if (TRANS_B) { return B[offset + n * p.K + k]; }   // B stored N x K
+    return B[offset + k * p.N + n];                     // B stored K x N
+}
+
+fn bias_at(n: u32) -> f32 {
+    if (HAS_BIAS && n < p.N) { return bias[n]; }
+    return 0.0;
+}
+
+fn store_row(z: u32, m: u32, n: u32, v: vec4<f32>) {
+    if (m >= p.M) { return; }
+    var r = v;
+    if (HAS_BIAS) { r += vec4<f32>(bias_at(n), bias_at(n + 1u), bias_at(n + 2u), bias_at(n + 3u)); }
+    let row = z * p.M * p.N + m * p.N;
+    if (n < p.N) { C[row + n] = r.x; }
+    if (n + 1u < p.N) { C[row + n + 1u] = r.y; }
+    if (n + 2u < p.N) { C[row + n + 2u] = r.z; }
+    if (n + 3u < p.N) { C[row + n + 3u] = r.w; }
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = lid.y * 16u + lid.x;
+    let m0 = wid.y * 64u;
+    let n0 = wid.x * 64u;
+    let a_off = wid.z * p.a_batch_stride;
+    let b_off = wid.z * p.b_batch_stride;
+
+    // Which (k, 4-vector) of each slice this thread stages: chosen so that
+    // neighbouring threads read neighbouring addresses for either layout.
+    var ak = t % 16u;  var aq = t / 16u;
+    if (TRANS_A) { ak = t / 16u; aq = t % 16u; }
+    var bk = t / 16u;  var bq = t % 16u;
+    if (TRANS_B) { bk = t % 16u; bq = t / 16u; }
+
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+
+    for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
+        let m = m0 + aq * 4u;
+        let ka = k0 + ak;
+        a_tile[ak * 16u + aq] = vec4<f32>(load_a(a_off, m, ka), load_a(a_off, m + 1u, ka),
+                                          load_a(a_off, m + 2u, ka), load_a(a_off, m + 3u, ka));
+        let n = n0 + bq * 4u;
+        let kb = k0 + bk;
+        b_tile[bk * 16u + bq] = vec4<f32>(load_b(b_off, kb, n), load_b(b_off, kb, n + 1u),
+                                          load_b(b_off, kb, n + 2u), load_b(b_off, kb, n + 3u));
+        workgroupBarrier();
+        for (var k = 0u; k < TILE_K; k++) {
+            let a = a_tile[k * 16u + lid.y];   // rows 4*lid.y .. +3 at this k
+            let b = b_tile[k * 16u + lid.x];   // cols 4*lid.x .. +3 at this k
+            acc0 += a.x * b;
+            acc1 += a.y * b;
+            acc2 += a.z * b;
+            acc3 += a.w * b;
+        }
+        workgroupBarrier();
+    }
+
+    let m = m0 + lid.y * 4u;
+    let n = n0 + lid.x * 4u;
+    store_row(wid.z, m, n, acc0);
+    store_row(wid.z, m + 1u, n, acc1);
+    store_row(wid.z, m + 2u, n, acc2);
+    store_row(wid.z, m + 3u, n, acc3);
+}
