@@ -101,6 +101,10 @@ class Tensor:
                 raise RuntimeError(f"backward() without an argument needs a scalar, got shape "
                                    f"{self.shape}; pass a gradient of that shape")
             gradient = Tensor(self.backend.full(1, 1.0), self.shape, backend=self.backend)
+        elif not isinstance(gradient, Tensor) or gradient.shape != self.shape:
+            raise ValueError(f"backward(gradient): the gradient must be a tensor of the output's "
+                             f"shape {self.shape}, got "
+                             f"{getattr(gradient, 'shape', type(gradient).__name__)}")
         autograd.backward(self, gradient)
 
     def detach(self):

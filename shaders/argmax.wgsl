@@ -1,6 +1,9 @@
 // Index of the largest value along the middle axis of (outer, size, inner); ties
-// go to the first index, like PyTorch. Same two entry points as reduce.wgsl.
-struct Params { outer: u32, size: u32, inner: u32 }
+// go to the first index, like PyTorch. Same two entry points as reduce.wgsl,
+// including its chunks: `per_workgroup` writes, for each chunk of a row, the
+// index (within the row) of that chunk's first maximum; argmax_pick.wgsl then
+// chooses among the chunks.
+struct Params { outer: u32, size: u32, inner: u32, chunk: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -26,12 +29,16 @@ var<workgroup> best_index: array<u32, 256>;
 @compute @workgroup_size(256)
 fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
-    let o = wid.y * nwg.x + wid.x;
-    if (o >= p.outer * p.inner) { return; }
-    let base = (o / p.inner) * p.size * p.inner + o % p.inner;
+    let w = wid.y * nwg.x + wid.x;          // the same for the whole workgroup
+    let nchunks = (p.size + p.chunk - 1u) / p.chunk;
+    if (w >= p.outer * nchunks * p.inner) { return; }
+    let rest = w / p.inner;                 // w = (o * nchunks + c) * inner + i
+    let base = (rest / nchunks) * p.size * p.inner + w % p.inner;
+    let start = (rest % nchunks) * p.chunk;
+    let end = min(p.size, start + p.chunk);
     var best = -3.4028235e38;
     var best_i = 0xffffffffu;
-    for (var r = lid; r < p.size; r += 256u) {
+    for (var r = start + lid; r < end; r += 256u) {
         let v = x[base + r * p.inner];
         if (v > best) { best = v; best_i = r; }
     }
@@ -49,5 +56,5 @@ fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         }
         workgroupBarrier();
     }
-    if (lid == 0u) { out[o] = i32(select(best_index[0], 0u, best_index[0] == 0xffffffffu)); }
+    if (lid == 0u) { out[w] = i32(select(best_index[0], start, best_index[0] == 0xffffffffu)); }
 }

@@ -1,13 +1,25 @@
-// Softmax + negative log-likelihood in one pass per row (one thread per row):
+// Softmax + negative log-likelihood in one pass per row:
 //   lse  = max + log(sum(exp(x - max)))      (stable log-sum-exp)
 //   loss = lse - x[target]
 // lse is kept for the backward kernel. A target outside [0, cols) gives NaN.
+// `main`: one thread per row; `per_workgroup`: 256 threads per row for wide rows
+// (see softmax.wgsl).
 struct Params { rows: u32, cols: u32 }
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+fn finish(row: u32, row_lse: f32) {
+    lse[row] = row_lse;
+    let t = targets[row];
+    if (t < 0 || u32(t) >= p.cols) {
+        loss[row] = bitcast<f32>(0x7fc00000u);   // NaN: the label does not exist
+    } else {
+        loss[row] = row_lse - logits[row * p.cols + u32(t)];
+    }
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -19,12 +31,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var j = 1u; j < p.cols; j++) { m = max(m, logits[base + j]); }
     var total = 0.0;
     for (var j = 0u; j < p.cols; j++) { total += exp(logits[base + j] - m); }
-    let row_lse = m + log(total);
-    lse[row] = row_lse;
-    let t = targets[row];
-    if (t < 0 || u32(t) >= p.cols) {
-        loss[row] = bitcast<f32>(0x7fc00000u);   // NaN: the label does not exist
-    } else {
-        loss[row] = row_lse - logits[base + u32(t)];
+    finish(row, m + log(total));
+}
+
+var<workgroup> scratch: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+    let row = wid.y * nwg.x + wid.x;        // the same for the whole workgroup
+    if (row >= p.rows) { return; }
+    let base = row * p.cols;
+    var m = -3.4028235e38;
+    for (var j = lid; j < p.cols; j += 256u) { m = max(m, logits[base + j]); }
+    scratch[lid] = m;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if (lid < s) { scratch[lid] = max(scratch[lid], scratch[lid + s]); }
+        workgroupBarrier();
     }
+    m = scratch[0];
+    workgroupBarrier();
+    var total = 0.0;
+    for (var j = lid; j < p.cols; j += 256u) { total += exp(logits[base + j] - m); }
+    scratch[lid] = total;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
+        workgroupBarrier();
+    }
+    if (lid == 0u) { finish(row, m + log(scratch[0])); }
 }

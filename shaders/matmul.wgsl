@@ -6,12 +6,16 @@
 // workgroup stages a 64x16 slice of A and a 16x64 slice of B in shared memory,
 // then every thread reads them as vec4s. Out-of-range elements load as 0, so
 // sizes need not divide the tile. TRANS_A / TRANS_B read an operand stored
-// transposed, so backward passes never copy a transpose.
+// transposed, so backward passes never copy a transpose. The product runs over
+// k in [k_begin, k_end): the host splits a very long K into slices and adds the
+// partial products (Mesa's lavapipe silently stops a shader after 65,535 loop
+// iterations in all; K = 32768 costs 34,816 here).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 
-struct Params { M: u32, N: u32, K: u32, a_batch_stride: u32, b_batch_stride: u32 }
+struct Params { M: u32, N: u32, K: u32, a_batch_stride: u32, b_batch_stride: u32,
+                k_begin: u32, k_end: u32 }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;   // bound to A when unused
@@ -23,13 +27,13 @@ var<workgroup> a_tile: array<vec4<f32>, 256>;   // [k][m / 4]: 16 x 16 vec4 = 64
 var<workgroup> b_tile: array<vec4<f32>, 256>;   // [k][n / 4]
 
 fn load_a(offset: u32, m: u32, k: u32) -> f32 {
-    if (m >= p.M || k >= p.K) { return 0.0; }
+    if (m >= p.M || k >= p.k_end) { return 0.0; }
     if (TRANS_A) { return A[offset + k * p.M + m]; }   // A stored K x M
     return A[offset + m * p.K + k];                     // A stored M x K
 }
 
 fn load_b(offset: u32, k: u32, n: u32) -> f32 {
-    if (k >= p.K || n >= p.N) { return 0.0; }
+    if (k >= p.k_end || n >= p.N) { return 0.0; }
     if (TRANS_B) { return B[offset + n * p.K + k]; }   // B stored N x K
     return B[offset + k * p.N + n];                     // B stored K x N
 }
@@ -70,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
 
-    for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
+    for (var k0 = p.k_begin; k0 < p.k_end; k0 += TILE_K) {
         let m = m0 + aq * 4u;
         let ka = k0 + ak;
         a_tile[ak * 16u + aq] = vec4<f32>(load_a(a_off, m, ka), load_a(a_off, m + 1u, ka),

@@ -12,6 +12,7 @@ IN_BROWSER = sys.platform == "emscripten"
 
 _current = None
 _gpu = None  # the GPU backend is created once: re-creating a device is slow
+_cpu = None
 
 
 class NoGPUError(RuntimeError):
@@ -30,16 +31,23 @@ def _gpu_backend():
     return _gpu
 
 
+def _cpu_backend():
+    global _cpu
+    if _cpu is None:
+        if IN_BROWSER:
+            raise ValueError('the "cpu" (numpy) backend is not available in the browser; use "gpu"')
+        from .cpu_numpy import NumpyBackend
+        _cpu = NumpyBackend()
+    return _cpu
+
+
 def set_device(name="auto", quiet=False):
     """Select the backend for new tensors: "auto", "gpu" or "cpu". Returns its description."""
     global _current
     if name not in ("auto", "gpu", "cpu"):
         raise ValueError(f'device must be "auto", "gpu" or "cpu", got {name!r}')
     if name == "cpu":
-        if IN_BROWSER:
-            raise ValueError('the "cpu" (numpy) backend is not available in the browser; use "gpu"')
-        from .cpu_numpy import NumpyBackend
-        _current = NumpyBackend()
+        _current = _cpu_backend()
     elif name == "gpu" or IN_BROWSER:
         _current = _gpu_backend()
     else:
@@ -53,8 +61,7 @@ def set_device(name="auto", quiet=False):
                 return _current.describe()
             reason = (f"the only GPU adapter is a software one ({gpu.adapter_name}); "
                       "numpy is much faster on the same CPU cores")
-        from .cpu_numpy import NumpyBackend
-        _current = NumpyBackend()
+        _current = _cpu_backend()
         if not quiet:
             print(f"webgrad: device auto -> cpu (numpy): {reason}. "
                   "Use --device gpu / set_device('gpu') to run the WGSL kernels anyway.",

@@ -23,6 +23,9 @@ WG = 256            # threads per workgroup in the 1-D kernels
 MAX_GROUPS = 65535  # WebGPU's default limit per dispatch dimension
 MAX_DIMS = 8        # broadcast/permute kernels index up to 8 dims (two vec4<u32>)
 MAX_PENDING = 1024  # submit after this many recorded dispatches
+REDUCE_CHUNK = 256 * 64  # row elements per workgroup in reductions: 64 loads per thread
+MATMUL_K_SLICE = 32768   # longest K one matmul dispatch walks
+WIDE_ROW = 256           # softmax / cross-entropy rows wider than this get a workgroup each
 
 
 def _pack(*fields):
@@ -100,6 +103,12 @@ class GPUBackend(Backend):
 
     def __init__(self):
         self._pool = {}                 # capacity -> [(handle, serial)]
+        # Every buffer handle we own, by serial. Holding them here keeps a handle out of
+        # Python's cyclic garbage: when a GPUArray dies inside a reference cycle (a
+        # traceback, a closure), its handle would otherwise be finalised (released by
+        # the GPU API) in the same sweep in which GPUArray.__del__ returns it to the
+        # pool, and the next allocation would bind a dead buffer.
+        self._owned = {}
         self._pooled_bytes = 0
         self._serial = 0
         self._pipelines = {}
@@ -145,12 +154,13 @@ class GPUBackend(Backend):
             self._pooled_bytes -= capacity
         else:
             handle, serial = self._create_buffer(capacity), self._next_serial()
+            self._owned[serial] = handle
             self.stats["buffers_created"] += 1
         return GPUArray(self, handle, serial, capacity, numel, dtype)
 
     def _release(self, arr):
         if self._pooled_bytes + arr.capacity > self.pool_limit:
-            self._graveyard.append(arr.handle)
+            self._graveyard.append(self._owned.pop(arr.serial, arr.handle))
             return
         self._pool.setdefault(arr.capacity, []).append((arr.handle, arr.serial))
         self._pooled_bytes += arr.capacity
@@ -162,6 +172,7 @@ class GPUBackend(Backend):
 
     def full(self, numel, value, dtype=FLOAT32):
         out = self._alloc(numel, dtype)
+        value = float(value) if dtype == FLOAT32 else int(value)  # zeros(dtype=int32) passes 0.0
         bits = struct.unpack("<I", struct.pack("<f" if dtype == FLOAT32 else "<i", value))[0]
         words = -(-out.nbytes // 4)
         self._run("fill", [out], [("I", words), ("I", bits)], words)
@@ -274,22 +285,35 @@ class GPUBackend(Backend):
 
     # ---- reductions and layout ------------------------------------------------------
     def _reduce(self, kernel, x, outer, size, inner, out_dtype, constants):
-        n = outer * inner
-        out = self._alloc(n, out_dtype)
-        params = [("I", outer), ("I", size), ("I", inner)]
+        """One pass: (outer, size, inner) -> (outer, nchunks, inner); returns (out, nchunks)."""
         if size <= 64:   # short rows: one thread per output
-            self._run(kernel, [x, out], params, n, entry="per_thread", constants=constants)
-        else:            # long rows: a workgroup per output, tree reduction in shared memory
-            self._run(kernel, [x, out], params, groups=_grid(n), entry="per_workgroup",
-                      constants=constants)
-        return out
+            out = self._alloc(outer * inner, out_dtype)
+            self._run(kernel, [x, out], [("I", outer), ("I", size), ("I", inner), ("I", size)],
+                      outer * inner, entry="per_thread", constants=constants)
+            return out, 1
+        # long rows: a workgroup per chunk of a row, tree reduction in shared memory
+        chunks = -(-size // REDUCE_CHUNK)
+        out = self._alloc(outer * chunks * inner, out_dtype)
+        self._run(kernel, [x, out], [("I", outer), ("I", size), ("I", inner),
+                                     ("I", min(size, REDUCE_CHUNK))],
+                  groups=_grid(outer * chunks * inner), entry="per_workgroup", constants=constants)
+        return out, chunks
 
     def reduce(self, op, x, outer, size, inner):
-        return self._reduce("reduce", x, outer, size, inner, FLOAT32,
-                            {"OP": ("sum", "max", "min").index(op)})
+        constants = {"OP": ("sum", "max", "min").index(op)}
+        out, chunks = self._reduce("reduce", x, outer, size, inner, FLOAT32, constants)
+        while chunks > 1:  # reduce the chunks' partial results in turn
+            out, chunks = self._reduce("reduce", out, outer, chunks, inner, FLOAT32, constants)
+        return out
 
     def argmax(self, x, outer, size, inner):
-        return self._reduce("argmax", x, outer, size, inner, INT32, {})
+        cand, chunks = self._reduce("argmax", x, outer, size, inner, INT32, {})
+        if chunks == 1:
+            return cand
+        out = self._alloc(outer * inner, INT32)
+        self._run("argmax_pick", [x, cand, out],
+                  [("I", outer), ("I", size), ("I", inner), ("I", chunks)], outer * inner)
+        return out
 
     def permute(self, x, shape, perm):
         n = math.prod(shape)
@@ -304,33 +328,47 @@ class GPUBackend(Backend):
     # ---- linear algebra -----------------------------------------------------------------
     def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
                a_batched=True, b_batched=True, bias=None):
-        out = self._alloc(batch * M * N, FLOAT32)
-        params = [("I", M), ("I", N), ("I", K), ("I", M * K if a_batched else 0),
-                  ("I", K * N if b_batched else 0)]
-        constants = {"TRANS_A": bool(trans_a), "TRANS_B": bool(trans_b),
-                     "HAS_BIAS": bias is not None}
-        groups = (-(-N // 64), -(-M // 64), batch)
-        self._run("matmul", [a, b, bias if bias is not None else a, out], params,
-                  groups=groups, constants=constants)
-        return out
+        total = None
+        # K in slices (rarely more than one): each slice's product, then their sum
+        for k_begin in range(0, max(K, 1), MATMUL_K_SLICE):
+            first = k_begin == 0
+            out = self._alloc(batch * M * N, FLOAT32)
+            params = [("I", M), ("I", N), ("I", K), ("I", M * K if a_batched else 0),
+                      ("I", K * N if b_batched else 0), ("I", k_begin),
+                      ("I", min(K, k_begin + MATMUL_K_SLICE))]
+            constants = {"TRANS_A": bool(trans_a), "TRANS_B": bool(trans_b),
+                         "HAS_BIAS": first and bias is not None}
+            groups = (-(-N // 64), -(-M // 64), batch)
+            self._run("matmul", [a, b, bias if first and bias is not None else a, out],
+                      params, groups=groups, constants=constants)
+            total = out if first else self.binary("add", total, (batch * M * N,), out,
+                                                  (batch * M * N,), (batch * M * N,))
+        return total
 
     # ---- fused row-wise ops ---------------------------------------------------------------
+    def _run_rows(self, kernel, arrays, rows, cols, constants=None):
+        """A row-wise kernel: one thread per row for narrow rows, a workgroup per row
+        for wide ones (bounded loops per thread; lavapipe stops after 65,535)."""
+        params = [("I", rows), ("I", cols)]
+        if cols <= WIDE_ROW:
+            self._run(kernel, arrays, params, rows, constants=constants)
+        else:
+            self._run(kernel, arrays, params, groups=_grid(rows), entry="per_workgroup",
+                      constants=constants)
+
     def softmax(self, x, rows, cols, log=False):
         out = self._alloc(rows * cols, FLOAT32)
-        self._run("softmax", [x, out], [("I", rows), ("I", cols)], rows,
-                  constants={"LOG": bool(log)})
+        self._run_rows("softmax", [x, out], rows, cols, {"LOG": bool(log)})
         return out
 
     def softmax_backward(self, y, g, rows, cols, log=False):
         out = self._alloc(rows * cols, FLOAT32)
-        self._run("softmax_backward", [y, g, out], [("I", rows), ("I", cols)], rows,
-                  constants={"LOG": bool(log)})
+        self._run_rows("softmax_backward", [y, g, out], rows, cols, {"LOG": bool(log)})
         return out
 
     def cross_entropy(self, logits, targets, rows, cols):
         losses, lse = self._alloc(rows, FLOAT32), self._alloc(rows, FLOAT32)
-        self._run("cross_entropy", [logits, targets, losses, lse], [("I", rows), ("I", cols)],
-                  rows)
+        self._run_rows("cross_entropy", [logits, targets, losses, lse], rows, cols)
         return losses, lse
 
     def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale):

@@ -117,8 +117,10 @@ class Module:
             if not isinstance(value, Tensor):
                 from ..creation import tensor
                 value = tensor(value, dtype=target.dtype)
-            target.data = value.data if value.backend is target.backend else \
-                target.backend.upload(value.backend.download(value.data), target.dtype)
+            # A copy, like PyTorch: sharing the buffer would let an optimizer step on
+            # this model (in place) change the tensors it was loaded from.
+            target.data = target.backend.upload(value.backend.download(value.data),
+                                                target.dtype)
         return self
 
     def __repr__(self):

@@ -28,8 +28,8 @@ class Softmax(Function):
 
 
 def _over_dim(x, dim, log):
-    if x.ndim == 0:
-        x = x.reshape(1)
+    if x.ndim == 0:  # a 0-d tensor is one row of one: the result stays 0-d, like PyTorch
+        return _over_dim(x.reshape(1), dim, log).reshape(())
     dim = dim % x.ndim
     if dim == x.ndim - 1:
         return Softmax.apply(x, log=log)

@@ -49,19 +49,23 @@ def sum(x, dim=None, keepdim=False):
 
 
 def mean(x, dim=None, keepdim=False):
+    _check_dim(x, dim, "mean")
     count = x.numel() if dim is None else x.shape[dim]
     return sum(x, dim, keepdim) * (1.0 / builtins.max(count, 1))
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):
+    _check_dim(x, dim, "var")
     count = x.numel() if dim is None else x.shape[dim]
     centred = x - mean(x, dim, keepdim=True)
-    return sum(centred * centred, dim, keepdim) * (1.0 / builtins.max(count - (1 if unbiased else 0), 1))
+    dof = count - (1 if unbiased else 0)
+    # no degrees of freedom left (one sample, unbiased): NaN, like PyTorch
+    return sum(centred * centred, dim, keepdim) * (1.0 / dof if dof > 0 else math.nan)
 
 
 class MaxMin(Function):
-    """max/min over a dim or all; the gradient flows to the extreme element
-    (ties, rare with real data, share it equally)."""
+    """max/min over a dim or all, with PyTorch's gradient: over all elements, ties
+    share it equally; over a dim, it goes to the index that max(dim) returns."""
 
     def forward(self, x, op, dim, keepdim):
         self.op, self.dim, self.keepdim = op, dim, keepdim
@@ -74,9 +78,16 @@ class MaxMin(Function):
     def backward(self, g):
         x, y = self.saved
         kept = _out_shape(x.shape, self.dim, True)
-        hit = x == y.reshape(kept)   # 1 where x equals the extreme value
-        count = hit.sum(self.dim, keepdim=True)
-        return hit / count * g.reshape(kept)
+        if self.dim is None:
+            hit = x == y.reshape(kept)   # 1 where x equals the extreme value
+            return hit / hit.sum() * g.reshape(kept)
+        from ..creation import arange
+        dim = self.dim % x.ndim
+        index = argmax(x if self.op == "max" else -x, dim, keepdim=True).float()
+        along = [1] * x.ndim
+        along[dim] = x.shape[dim]
+        hit = arange(x.shape[dim]).float().reshape(along) == index   # one-hot along dim
+        return hit * g.reshape(kept)
 
 
 def max(x, dim=None, keepdim=False):

@@ -9,11 +9,12 @@ from ..tensor import Tensor
 def broadcast_shapes(a, b):
     """PyTorch/numpy broadcasting: align right; sizes must match or be 1."""
     n = max(len(a), len(b))
+    given = tuple(a), tuple(b)  # the message names the shapes as the caller wrote them
     a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
     out = []
     for x, y in zip(a, b):
         if x != y and x != 1 and y != 1:
-            raise ValueError(f"shapes {a} and {b} cannot be broadcast together: "
+            raise ValueError(f"shapes {given[0]} and {given[1]} cannot be broadcast together: "
                              f"sizes {x} and {y} differ and neither is 1")
         out.append(max(x, y) if x and y else 0)
     return tuple(out)
@@ -103,9 +104,13 @@ class Expand(Function):
     def forward(self, x, shape):
         shape = tuple(x.shape[i - len(shape) + x.ndim] if s == -1 else s
                       for i, s in enumerate(shape))
-        out = broadcast_shapes(x.shape, shape)
+        try:
+            out = broadcast_shapes(x.shape, shape)
+        except ValueError:
+            out = None
         if out != shape:
-            raise ValueError(f"expand: cannot expand {x.shape} to {shape}")
+            raise ValueError(f"expand: cannot expand {x.shape} to {shape}: each size must "
+                             f"match the target's or be 1")
         self.in_shape = x.shape
         return Tensor(x.backend.binary("lhs", x.data, x.shape, x.data, x.shape, shape),
                       shape, x.dtype, x.backend)
