@@ -31,8 +31,9 @@ def check_finite(loss_value, step, epoch, lr=None, last_good=None):
 
 
 def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=20,
-        progress=True, on_log=None):
-    """Train; returns a history of (step, loss) read every `log_every` steps."""
+        progress=True, on_log=None, scheduler=None):
+    """Train; returns a history of (step, loss) read every `log_every` steps.
+    A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer step."""
     history, step, last_good = [], 0, None
     model.train()
     for epoch in range(1, epochs + 1):
@@ -46,6 +47,8 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             step += 1
             if step % log_every == 0:
                 value = loss.item()  # the only readback: once every log_every steps

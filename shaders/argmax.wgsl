@@ -36,7 +36,7 @@ fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let base = (rest / nchunks) * p.size * p.inner + w % p.inner;
     let start = (rest % nchunks) * p.chunk;
     let end = min(p.size, start + p.chunk);
-    var best = -3.4028235e38;
+    var best = -0x1.fffffep+127f;
     var best_i = 0xffffffffu;
     for (var r = start + lid; r < end; r += 256u) {
         let v = x[base + r * p.inner];

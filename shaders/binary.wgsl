@@ -1,6 +1,9 @@
 // out = a <op> b with broadcasting. The host merges dims that both operands
 // walk contiguously, then passes the output shape and each operand's strides
 // (0 along a broadcast dim). OP follows BINARY_OPS in engine/backend/base.py.
+// A quiet NaN. Kept in a variable: Chrome's compiler rejects a NaN constant expression.
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+
 override OP: u32 = 0u;
 struct Params {
     n: u32, ndim: u32, alpha: f32, _pad: u32,
@@ -17,7 +20,7 @@ fn signed_pow(v: f32, e: f32) -> f32 {
     if (e == 0.0) { return 1.0; }
     let r = pow(abs(v), e);
     if (v >= 0.0) { return r; }
-    if (fract(e) != 0.0) { return bitcast<f32>(0x7fc00000u); }
+    if (fract(e) != 0.0) { return bitcast<f32>(NAN_BITS); }
     if (fract(e * 0.5) != 0.0) { return -r; }
     return r;
 }

@@ -4,6 +4,9 @@
 // lse is kept for the backward kernel. A target outside [0, cols) gives NaN.
 // `main`: one thread per row; `per_workgroup`: 256 threads per row for wide rows
 // (see softmax.wgsl).
+// A quiet NaN. Kept in a variable: Chrome's compiler rejects a NaN constant expression.
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+
 struct Params { rows: u32, cols: u32 }
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
@@ -15,7 +18,7 @@ fn finish(row: u32, row_lse: f32) {
     lse[row] = row_lse;
     let t = targets[row];
     if (t < 0 || u32(t) >= p.cols) {
-        loss[row] = bitcast<f32>(0x7fc00000u);   // NaN: the label does not exist
+        loss[row] = bitcast<f32>(NAN_BITS);   // NaN: the label does not exist
     } else {
         loss[row] = row_lse - logits[row * p.cols + u32(t)];
     }
@@ -42,7 +45,7 @@ fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let row = wid.y * nwg.x + wid.x;        // the same for the whole workgroup
     if (row >= p.rows) { return; }
     let base = row * p.cols;
-    var m = -3.4028235e38;
+    var m = -0x1.fffffep+127f;
     for (var j = lid; j < p.cols; j += 256u) { m = max(m, logits[base + j]); }
     scratch[lid] = m;
     workgroupBarrier();

@@ -14,8 +14,8 @@ struct Params { outer: u32, size: u32, inner: u32, chunk: u32 }
 
 fn identity() -> f32 {
     switch OP {
-        case 1u: { return -3.4028235e38; }  // lowest float32
-        case 2u: { return 3.4028235e38; }   // largest float32
+        case 1u: { return -0x1.fffffep+127f; }  // lowest float32
+        case 2u: { return 0x1.fffffep+127f; }   // largest float32
         default: { return 0.0; }
     }
 }

@@ -60,7 +60,7 @@ fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     let row = wid.y * nwg.x + wid.x;        // the same for the whole workgroup
     if (row >= p.rows) { return; }
     let base = row * p.cols;
-    var m = -3.4028235e38;
+    var m = -0x1.fffffep+127f;
     for (var j = lid; j < p.cols; j += 256u) { m = max(m, x[base + j]); }
     m = workgroup_max(lid, m);
     var total = 0.0;

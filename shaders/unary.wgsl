@@ -1,5 +1,8 @@
 // y = f(x), element by element. OP picks f when the pipeline is created; the
 // numbering follows UNARY_OPS in engine/backend/base.py.
+// A quiet NaN. Kept in a variable: Chrome's compiler rejects a NaN constant expression.
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+
 override OP: u32 = 0u;
 struct Params { n: u32, alpha: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -17,7 +20,7 @@ fn signed_pow(v: f32, a: f32) -> f32 {
     if (a == 0.0) { return 1.0; }
     let r = pow(abs(v), a);
     if (v >= 0.0) { return r; }
-    if (fract(a) != 0.0) { return bitcast<f32>(0x7fc00000u); }   // NaN, like PyTorch
+    if (fract(a) != 0.0) { return bitcast<f32>(NAN_BITS); }   // NaN, like PyTorch
     if (fract(a * 0.5) != 0.0) { return -r; }                      // odd power
     return r;
 }

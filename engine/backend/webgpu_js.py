@@ -8,7 +8,7 @@ microseconds, which is why gpu.py caches bind groups and keeps one compute
 pass open for a whole training step.
 """
 import js
-from pyodide.ffi import run_sync, to_js
+from pyodide.ffi import jsnull, run_sync, to_js
 
 from . import NoGPUError
 from .gpu import GPUBackend
@@ -26,7 +26,7 @@ class WebGPUBackend(GPUBackend):
         if gpu is None:
             raise NoGPUError("this browser has no WebGPU (navigator.gpu is missing)")
         adapter = run_sync(gpu.requestAdapter(_obj({"powerPreference": "high-performance"})))
-        if adapter is None:
+        if adapter is None or adapter is jsnull:
             raise NoGPUError("WebGPU is present but no adapter is available")
         info = adapter.info
         name = info.description or info.device or info.architecture or info.vendor or "unknown"
@@ -98,7 +98,7 @@ class WebGPUBackend(GPUBackend):
         pipeline = self.device.createComputePipeline(
             _obj({"layout": "auto", "compute": compute, "label": label}))
         error = run_sync(self.device.popErrorScope())
-        if error is not None:
+        if error is not None and error is not jsnull:   # popErrorScope resolves to null when all is well
             raise RuntimeError(f"WebGPU rejected kernel {label!r}: {error.message}")
         return pipeline
 

@@ -1,6 +1,7 @@
-"""Optimizers with PyTorch's names: `from engine import optim`."""
+"""Optimizers and learning-rate schedules with PyTorch's names: `from engine import optim`."""
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adam import Adam, AdamW
+from . import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
