@@ -13,6 +13,7 @@ from .backend.base import FLOAT32 as float32, INT32 as int32
 from .tensor import Tensor
 from .creation import (tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange,
                        manual_seed)
+from .ops.cat import cat, stack
 from . import nn, optim  # noqa: E402
 from .summary import summary  # noqa: E402
 
@@ -21,3 +22,4 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "randn",
            "rand", "arange", "manual_seed", "no_grad", "is_grad_enabled", "get_device",
            "set_device", "float32", "int32", "nn", "optim", "summary", "IN_BROWSER"]
+__all__ += ["cat", "stack"]

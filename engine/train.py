@@ -7,6 +7,7 @@
 `log_every` steps, so the GPU is never kept waiting by the progress bar.
 """
 import argparse
+import functools
 import math
 import sys
 import time
@@ -76,49 +77,101 @@ def evaluate(model, loader):
     return (correct.item() / total) if total else float("nan")
 
 
-def _optimizer(name, params, lr, momentum, weight_decay):
+def make_optimizer(params, optimizer="adam", lr=1e-3, momentum=0.9, nesterov=False,
+                   weight_decay=0.0, **_):
     from . import optim
-    if name == "adam":
+    if optimizer == "adam":
         return optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
+    if optimizer == "adamw":
         return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}")
+    if optimizer == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,
+                         weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {optimizer!r}; choose adam, adamw or sgd")
+
+
+def make_scheduler(optimizer, schedule, total_steps):
+    """'onecycle': 15% linear warm-up from lr/25, then linear decay to ~0;
+    'cosine': cosine decay from lr to 0; 'none': constant."""
+    from .optim import lr_scheduler
+    if schedule == "onecycle":
+        return lr_scheduler.OneCycleLR(optimizer, optimizer.lr, total_steps, pct_start=0.15,
+                                       anneal_strategy="linear", cycle_momentum=False)
+    if schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
+    if schedule == "none":
+        return None
+    raise ValueError(f"unknown schedule {schedule!r}; choose onecycle, cosine or none")
+
+
+def _recipe_text(r):
+    opt = f"{r['optimizer']} lr={r['lr']:g}"
+    if r["optimizer"] == "sgd" and r["momentum"]:
+        opt += f" momentum={r['momentum']:g}" + (" nesterov" if r["nesterov"] else "")
+    if r["weight_decay"]:
+        opt += f" weight_decay={r['weight_decay']:g}"
+    smoothing = f", label smoothing {r['label_smoothing']:g}" if r["label_smoothing"] else ""
+    return f"{opt}, schedule {r['schedule']}, batch {r['batch_size']}{smoothing}"
 
 
 def main(argv=None):
-    from .models import MODELS, build
-    parser = argparse.ArgumentParser(prog="python -m engine.train", description=__doc__.split("\n\n")[0])
+    from .models import MODELS, build, recipe
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.train", description="Train a model from the zoo on MNIST (or any IDX dataset) and report test accuracy.",
+        epilog="Each model has a recipe (engine/models/NAME.py: RECIPE) that sets the optimizer, "
+               "learning rate, schedule and batch size; the flags below override it.")
     parser.add_argument("--model", default="mlp", choices=sorted(MODELS))
     parser.add_argument("--dataset", default="mnist",
                         help="'mnist', 'fashion-mnist', or a folder of the four IDX files")
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--momentum", type=float, default=0.9, help="for --optimizer sgd")
-    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    parser.add_argument("--lr", type=float, help="the (peak) learning rate")
+    parser.add_argument("--schedule", choices=["onecycle", "cosine", "none"],
+                        help="learning-rate schedule over the whole run")
+    parser.add_argument("--momentum", type=float, help="for --optimizer sgd")
+    parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
+                        help="Nesterov momentum, for --optimizer sgd")
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--label-smoothing", type=float,
+                        help="mix this much of a uniform target into the one-hot labels")
     parser.add_argument("--device", default="auto", choices=["auto", "gpu", "cpu"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", metavar="PATH", help="write the trained weights here")
+    parser.add_argument("--save", metavar="PATH", help="write the trained weights here (safetensors)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+
+    settings = recipe(args.model)
+    for key in ("batch_size", "optimizer", "lr", "schedule", "momentum", "nesterov", "weight_decay",
+                "label_smoothing"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    settings.setdefault("momentum", 0.9)
+    settings.setdefault("nesterov", False)
+    settings.setdefault("weight_decay", 0.0)
+    settings.setdefault("label_smoothing", 0.0)
+    if settings["batch_size"] < 1:
+        parser.error(f"--batch-size must be at least 1, got {settings['batch_size']}")
 
     from .data import MNIST, DataLoader
     device = _backend.set_device(args.device)
     manual_seed(args.seed)
     train_set, test_set = MNIST(args.dataset, train=True), MNIST(args.dataset, train=False)
-    train_loader = DataLoader(train_set, args.batch_size, shuffle=True, seed=args.seed)
+    train_loader = DataLoader(train_set, settings["batch_size"], shuffle=True, seed=args.seed)
     test_loader = DataLoader(test_set, 1000)
-    model = build(args.model)
-    optimizer = _optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
-                           args.weight_decay)
+    model = build(args.model, in_shape=train_set.image_shape)
+    optimizer = make_optimizer(model.parameters(), **settings)
+    scheduler = make_scheduler(optimizer, settings["schedule"], args.epochs * len(train_loader))
     print(f"model {args.model}: {sum(p.numel() for p in model.parameters()):,} parameters; "
-          f"{len(train_set):,} training images; device {device}", file=sys.stderr)
+          f"{len(train_set):,} training images; {_recipe_text(settings)}; device {device}",
+          file=sys.stderr)
 
     start = time.perf_counter()
-    fit(model, train_loader, optimizer, args.epochs, progress=not args.no_progress)
+    loss_fn = functools.partial(F.cross_entropy, label_smoothing=settings["label_smoothing"])
+    fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
+        progress=not args.no_progress, scheduler=scheduler)
     _backend.current_backend().synchronize()
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, test_loader)

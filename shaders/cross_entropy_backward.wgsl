@@ -1,6 +1,7 @@
-// d loss / d logits = (softmax(logits) - onehot(target)) * grad_out * scale,
-// one thread per element. scale is 1/rows for the mean over the batch.
-struct Params { rows: u32, cols: u32, scale: f32 }
+// d loss / d logits = (softmax(logits) - wanted) * grad_out * scale, one thread
+// per element, where wanted = (1 - smoothing) onehot + smoothing / cols.
+// scale is 1/rows for the mean over the batch.
+struct Params { rows: u32, cols: u32, scale: f32, smoothing: f32 }
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
@@ -17,5 +18,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let col = i % p.cols;
     let prob = exp(logits[i] - lse[row]);
     let onehot = select(0.0, 1.0, i32(col) == targets[row]);
-    dx[i] = (prob - onehot) * grad_out[0] * p.scale;
+    let wanted = (1.0 - p.smoothing) * onehot + p.smoothing / f32(p.cols);
+    dx[i] = (prob - wanted) * grad_out[0] * p.scale;
 }

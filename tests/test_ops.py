@@ -484,6 +484,18 @@ def test_cross_entropy(device, rows, classes, reduction):
              [(rows, classes)], device)
 
 
+@pytest.mark.parametrize("rows,classes", [(1, 3), (17, 10), (3, 300)], ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("smoothing", [0.1, 1.0])
+def test_cross_entropy_label_smoothing(device, rows, classes, reduction, smoothing):
+    targets = np.random.default_rng(11).integers(0, classes, size=rows)
+    check_op(lambda x: F.cross_entropy(x, eg.tensor(targets.astype(np.int32)), reduction,
+                                       label_smoothing=smoothing),
+             lambda x: TF.cross_entropy(x, torch.tensor(targets), reduction=reduction,
+                                        label_smoothing=smoothing),
+             [(rows, classes)], device)
+
+
 def test_cross_entropy_default_and_large_logits(device):
     rng = np.random.default_rng(10)
     x = make_input(rng, (9, 5)) * 60

@@ -78,6 +78,66 @@ def test_adamw(device, case):
     _run(device, lambda ps: optim.AdamW(ps, **kw), lambda ps: torch.optim.AdamW(ps, **kw))
 
 
+ADAGRAD_CASES = {
+    "default": dict(lr=1e-1),
+    "lr_decay": dict(lr=1e-1, lr_decay=0.1, eps=1e-6),
+    "weight_decay_and_initial": dict(lr=1e-1, weight_decay=0.1, initial_accumulator_value=0.5),
+}
+
+
+@pytest.mark.parametrize("case", list(ADAGRAD_CASES))
+def test_adagrad(device, case):
+    kw = ADAGRAD_CASES[case]
+    _run(device, lambda ps: optim.Adagrad(ps, **kw), lambda ps: torch.optim.Adagrad(ps, **kw))
+
+
+RMSPROP_CASES = {
+    "default": dict(lr=1e-2),
+    "alpha_eps": dict(lr=1e-2, alpha=0.9, eps=1e-4),
+    "momentum": dict(lr=1e-2, momentum=0.9),
+    "centered": dict(lr=1e-2, centered=True),
+    "all": dict(lr=1e-2, momentum=0.5, centered=True, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("case", list(RMSPROP_CASES))
+def test_rmsprop(device, case):
+    kw = RMSPROP_CASES[case]
+    _run(device, lambda ps: optim.RMSprop(ps, **kw), lambda ps: torch.optim.RMSprop(ps, **kw))
+
+
+SCHEDULERS = {
+    "step": (lambda o: optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+             lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
+    "cosine": (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+               lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01)),
+    "onecycle": (lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=20),
+                 lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=20)),
+    "onecycle_linear": (
+        lambda o: optim.lr_scheduler.OneCycleLR(o, 0.5, 17, pct_start=0.15,
+                                                anneal_strategy="linear", cycle_momentum=False),
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, 0.5, 17, pct_start=0.15,
+                                                      anneal_strategy="linear",
+                                                      cycle_momentum=False)),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_lr_scheduler_matches_torch(name):
+    make, make_torch = SCHEDULERS[name]
+    opt = optim.SGD([eg.zeros(3, requires_grad=True)], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=0.1, momentum=0.9)
+    sched, tsched = make(opt), make_torch(topt)
+    for step in range(16):
+        assert sched.get_last_lr()[0] == pytest.approx(tsched.get_last_lr()[0], rel=1e-9,
+                                                         abs=1e-12), f"lr at step {step}"
+        assert opt.param_groups[0]["momentum"] == pytest.approx(
+            topt.param_groups[0]["momentum"], rel=1e-9), f"momentum at step {step}"
+        topt.step()   # torch warns when a scheduler steps before its optimizer
+        sched.step()
+        tsched.step()
+
+
 def test_params_without_grad_are_left_alone(device):
     _run(device, lambda ps: optim.Adam(ps, lr=1e-2), lambda ps: torch.optim.Adam(ps, lr=1e-2),
          zero_grad_some=True)
@@ -134,3 +194,24 @@ def test_training_step_end_to_end(device):
         assert_close(loss.item(), tloss.item(), 1e-4, "loss")
     assert_close(w.numpy(), tw.detach().numpy(), TOL, "weight")
     assert_close(b.numpy(), tb.detach().numpy(), TOL, "bias")
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_back_to_back_steps_with_changing_lr(device, name):
+    """Two steps recorded with no upload between them: the second step's learning rate
+    (a uniform rewritten in place on the GPU) must not leak into the first."""
+    init = np.linspace(-1, 1, 300, dtype=np.float32)
+    grad = np.cos(np.arange(300, dtype=np.float32))
+    p = eg.tensor(init, requires_grad=True)
+    tp = torch.tensor(init.astype(np.float64), requires_grad=True)
+    make = {"sgd": (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                    lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)),
+            "adam": (lambda ps: optim.Adam(ps, lr=0.1), lambda ps: torch.optim.Adam(ps, lr=0.1))}
+    opt, topt = make[name][0]([p]), make[name][1]([tp])
+    p.grad, tp.grad = eg.tensor(grad), torch.tensor(grad.astype(np.float64))
+    for lr in (0.1, 0.02, 0.5):
+        opt.lr = lr
+        topt.param_groups[0]["lr"] = lr
+        opt.step()
+        topt.step()
+    assert_close(p.numpy(), tp.detach().numpy(), TOL, f"{name} parameter")

@@ -74,11 +74,13 @@ class Backend:
     # -- fused row-wise ops -------------------------------------------------
     def softmax(self, x, rows, cols, log=False): raise NotImplementedError
     def softmax_backward(self, y, g, rows, cols, log=False): raise NotImplementedError
-    def cross_entropy(self, logits, targets, rows, cols):
+    def cross_entropy(self, logits, targets, rows, cols, smoothing=0.0):
         """-> (loss per row, log-sum-exp per row)."""
         raise NotImplementedError
-    def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale):
-        """d loss / d logits = (softmax - onehot) * grad_out[0] * scale."""
+    def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
+                               smoothing=0.0):
+        """d loss / d logits = (softmax - target) * grad_out[0] * scale, where
+        target = (1 - smoothing) * onehot + smoothing / cols."""
         raise NotImplementedError
 
     # -- optimizers (in place) ----------------------------------------------
@@ -86,6 +88,25 @@ class Backend:
                  nesterov, first_step): raise NotImplementedError
     def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
                   step, decoupled): raise NotImplementedError
+    def adagrad_step(self, p, g, sum_sq, numel, clr, eps, weight_decay): raise NotImplementedError
+    def rmsprop_step(self, p, g, square_avg, grad_avg, buf, numel, lr, alpha, eps, weight_decay,
+                     momentum): raise NotImplementedError
+
+    # ---- convolution ----
+    # x is (N, C_in, H, W) with in_hw = (H, W); w is (C_out, C_in, kh, kw) with kernel =
+    # (kh, kw); stride and padding (zeros) are (h, w) pairs; y and its gradient g are
+    # (N, C_out, out_h, out_w) with out_hw = (in + 2 * padding - kernel) // stride + 1.
+    def conv2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
+        """y[n, co] = sum over ci of x[n, ci] cross-correlated with w[co, ci], + bias[co]
+        (bias may be None)."""
+        raise NotImplementedError
+    def conv2d_grad_input(self, g, w, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
+        """dx (N, C_in, H, W): each input pixel sums g * w over the windows that cover it."""
+        raise NotImplementedError
+    def conv2d_grad_weight(self, g, x, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
+        """dw (C_out, C_in, kh, kw): g times the input under each tap, summed over the
+        batch and the output pixels."""
+        raise NotImplementedError
 
     # -- random numbers and data ---------------------------------------------
     def random(self, numel, seed, offset, normal=False):
@@ -94,4 +115,48 @@ class Backend:
         raise NotImplementedError
     def gather_images(self, images, indices, count, row_len, scale, shift):
         """out[r, j] = images[indices[r], j] * scale + shift, images stored as uint8."""
+        raise NotImplementedError
+
+    # ---- pooling, normalisation, dropout, concatenation ----
+    # Pooling sees x as `planes` = N * C images of in_hw = (H, W); kernel, stride and
+    # padding are (h, w) pairs and out_hw = (in + 2 * padding - kernel) // stride + 1.
+    def max_pool2d(self, x, planes, in_hw, out_hw, kernel, stride, padding):
+        """-> (window maxima, int32 index h * W + w of each maximum within its plane;
+        the first one on ties). Padding counts as -inf."""
+        raise NotImplementedError
+    def max_pool2d_backward(self, g, indices, planes, in_hw, out_hw, kernel, stride, padding):
+        """dx: each input pixel gets the sum of the gradients of the windows it won."""
+        raise NotImplementedError
+    def avg_pool2d(self, x, planes, in_hw, out_hw, kernel, stride, padding):
+        """Window means; padding counts as zeros inside the window (divisor kh * kw)."""
+        raise NotImplementedError
+    def avg_pool2d_backward(self, g, planes, in_hw, out_hw, kernel, stride, padding):
+        raise NotImplementedError
+
+    # Batch norm sees x as (N, C, L), L = H * W (or 1): statistics are per channel C.
+    def batch_norm_stats(self, x, N, C, L):
+        """-> (mean, biased variance) of each channel, over N * L values."""
+        raise NotImplementedError
+    def batch_norm(self, x, mean, var, weight, bias, N, C, L, eps):
+        """(x - mean) / sqrt(var + eps) * weight + bias; weight and bias may be None."""
+        raise NotImplementedError
+    def batch_norm_backward(self, g, x, mean, var, weight, N, C, L, eps, training):
+        """-> (dx, dweight, dbias). training: mean and var are x's own batch statistics,
+        and dx includes the path through them."""
+        raise NotImplementedError
+    def batch_norm_update(self, running_mean, running_var, mean, var, C, momentum, count):
+        """In place: running = (1 - momentum) * running + momentum * batch statistic, the
+        variance made unbiased (times count / (count - 1))."""
+        raise NotImplementedError
+
+    def dropout(self, x, numel, p, seed, offset):
+        """x * keep / (1 - p): element i is kept when the uniform number random(seed,
+        offset + i) is >= p, so backends agree and a second call redraws the same mask."""
+        raise NotImplementedError
+
+    def cat(self, arrays, outer, sizes, inner):
+        """Join pieces viewed as (outer, sizes[k], inner) along the middle axis."""
+        raise NotImplementedError
+    def narrow(self, x, outer, size, start, length, inner):
+        """x viewed as (outer, size, inner) -> x[:, start:start + length, :]."""
         raise NotImplementedError

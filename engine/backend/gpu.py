@@ -113,6 +113,11 @@ class GPUBackend(Backend):
         self._serial = 0
         self._pipelines = {}
         self._uniforms = OrderedDict()  # packed bytes -> (handle, serial)
+        # Uniforms whose values change every step (an optimizer's learning rate and
+        # bias corrections): one buffer per slot, rewritten in place, so its bind
+        # group stays cached. slot -> [handle, serial, bytes, submit count when last bound]
+        self._slots = OrderedDict()
+        self._submit_count = 0
         self._bind_groups = OrderedDict()
         self._pending = 0
         self._graveyard = []            # destroyed only after the next submit
@@ -201,6 +206,7 @@ class GPUBackend(Backend):
         if self._pending:
             self._submit()
             self.stats["submits"] += 1
+            self._submit_count += 1
             self._pending = 0
         for handle in self._graveyard:
             self._destroy(handle)
@@ -230,17 +236,41 @@ class GPUBackend(Backend):
             self._uniforms.move_to_end(data)
         return entry
 
+    def _slot_uniform(self, slot, data):
+        entry = self._slots.get(slot)
+        if entry is None:
+            entry = [self._create_uniform(data), self._next_serial(), data, -1]
+            self._slots[slot] = entry
+            if len(self._slots) > 4096:   # slots of parameters long gone
+                _, (old, *_rest) = self._slots.popitem(last=False)
+                self._graveyard.append(old)
+        elif entry[2] != data:
+            # A queue write lands before any work not yet submitted: if recorded work
+            # still reads the old values, submit it first (training steps seldom
+            # need this: each batch's upload has already submitted the last step).
+            if entry[3] == self._submit_count and self._pending:
+                self.flush()
+            self._write_buffer(entry[0], data)
+            entry[2] = data
+        entry[3] = self._submit_count
+        self._slots.move_to_end(slot)
+        return entry[0], entry[1]
+
     def _run(self, kernel, arrays, params, threads=None, groups=None, entry="main",
-             constants=None):
-        """Record one dispatch. `arrays` bind to 0..n-1 and the uniform block to n."""
+             constants=None, slot=None):
+        """Record one dispatch. `arrays` bind to 0..n-1 and the uniform block to n.
+        `slot` names a uniform that is rewritten in place when params change."""
         groups = groups or _grid(-(-threads // WG))
         if 0 in groups:
             return
         key, pipeline = self._pipeline(kernel, entry, constants or {})
-        uniform, userial = self._uniform(_pack(*params))
+        data = _pack(*params)
+        uniform, userial = self._slot_uniform(slot, data) if slot else self._uniform(data)
         bg_key = (key, tuple(a.serial for a in arrays), userial)
         bind_group = self._bind_groups.get(bg_key)
-        if bind_group is None:
+        if bind_group is not None:
+            self._bind_groups.move_to_end(bg_key)
+        else:
             bind_group = self._create_bind_group(pipeline, [a.handle for a in arrays] + [uniform])
             self._bind_groups[bg_key] = bind_group
             if len(self._bind_groups) > 8192:
@@ -346,10 +376,10 @@ class GPUBackend(Backend):
         return total
 
     # ---- fused row-wise ops ---------------------------------------------------------------
-    def _run_rows(self, kernel, arrays, rows, cols, constants=None):
+    def _run_rows(self, kernel, arrays, rows, cols, constants=None, extra=()):
         """A row-wise kernel: one thread per row for narrow rows, a workgroup per row
         for wide ones (bounded loops per thread; lavapipe stops after 65,535)."""
-        params = [("I", rows), ("I", cols)]
+        params = [("I", rows), ("I", cols), *extra]
         if cols <= WIDE_ROW:
             self._run(kernel, arrays, params, rows, constants=constants)
         else:
@@ -366,15 +396,17 @@ class GPUBackend(Backend):
         self._run_rows("softmax_backward", [y, g, out], rows, cols, {"LOG": bool(log)})
         return out
 
-    def cross_entropy(self, logits, targets, rows, cols):
+    def cross_entropy(self, logits, targets, rows, cols, smoothing=0.0):
         losses, lse = self._alloc(rows, FLOAT32), self._alloc(rows, FLOAT32)
-        self._run_rows("cross_entropy", [logits, targets, losses, lse], rows, cols)
+        self._run_rows("cross_entropy", [logits, targets, losses, lse], rows, cols,
+                       extra=[("f", smoothing)])
         return losses, lse
 
-    def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale):
+    def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
+                               smoothing=0.0):
         out = self._alloc(rows * cols, FLOAT32)
         self._run("cross_entropy_backward", [logits, targets, lse, grad_out, out],
-                  [("I", rows), ("I", cols), ("f", scale)], rows * cols)
+                  [("I", rows), ("I", cols), ("f", scale), ("f", smoothing)], rows * cols)
         return out
 
     # ---- optimizers ---------------------------------------------------------------------------
@@ -383,14 +415,66 @@ class GPUBackend(Backend):
         params = [("I", numel), ("f", lr), ("f", momentum), ("f", dampening),
                   ("f", weight_decay), ("I", int(nesterov)), ("I", int(first_step))]
         self._run("sgd", [p, g, velocity if velocity is not None else self._dummy_array()],
-                  params, numel, constants={"MOMENTUM": velocity is not None})
+                  params, numel, constants={"MOMENTUM": velocity is not None},
+                  slot=("sgd", p.serial))
 
     def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
                   step, decoupled):
         params = [("I", numel), ("f", lr), ("f", beta1), ("f", beta2), ("f", eps),
                   ("f", weight_decay), ("f", 1 - beta1 ** step), ("f", 1 - beta2 ** step),
                   ("I", int(decoupled))]
-        self._run("adam", [p, g, m, v], params, numel)
+        self._run("adam", [p, g, m, v], params, numel, slot=("adam", p.serial))
+
+    def adagrad_step(self, p, g, sum_sq, numel, clr, eps, weight_decay):
+        self._run("adagrad", [p, g, sum_sq], [("I", numel), ("f", clr), ("f", eps),
+                                             ("f", weight_decay)], numel,
+                  slot=("adagrad", p.serial))
+
+    def rmsprop_step(self, p, g, square_avg, grad_avg, buf, numel, lr, alpha, eps, weight_decay,
+                     momentum):
+        def bound(a):   # absent optional state: the kernel never reads it (see CENTERED/MOMENTUM)
+            return a if a is not None else self._dummy_array()
+        params = [("I", numel), ("f", lr), ("f", alpha), ("f", eps), ("f", weight_decay),
+                  ("f", momentum)]
+        self._run("rmsprop", [p, g, square_avg, bound(grad_avg), bound(buf)], params, numel,
+                  constants={"CENTERED": grad_avg is not None, "MOMENTUM": buf is not None},
+                  slot=("rmsprop", p.serial))
+
+    # ---- convolution ----
+    CONV_K_SLICE = 16384      # longest sum a conv2d workgroup walks: <= 26k loop iterations
+    CONV_WEIGHT_CHUNK = 1024  # grad weight sums N*OH*OW products: this many per workgroup,
+                              # so that its few output tiles still make many workgroups
+
+    def _conv2d(self, mode, x, w, g, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride,
+                padding):
+        """One implicit GEMM of shaders/conv2d.wgsl, C (M x cols) = A (M x K) @ B, for
+        mode 0 (y), 1 (dx) or 2 (dw); the kernel explains the three."""
+        (H, W), (OH, OW), (KH, KW) = in_hw, out_hw, kernel
+        M, cols, K = [(C_out, N * OH * OW, C_in * KH * KW),
+                      (C_in, N * H * W, C_out * KH * KW),
+                      (C_out, C_in * KH * KW, N * OH * OW)][mode]
+        # the sum over K in slices, one layer of workgroups each; then the slices' sum
+        k_chunk = self.CONV_K_SLICE if mode < 2 else self.CONV_WEIGHT_CHUNK
+        slices = max(1, -(-K // k_chunk))
+        rows = min(64, max(8, 1 << (M - 1).bit_length()))   # the tile's height TM: 8 .. 64
+        col_tiles = -(-cols // 64)
+        out = self._alloc(slices * M * cols, FLOAT32)
+        params = [("I", v) for v in (C_in, H, W, C_out, KH, KW, OH, OW, *stride, *padding,
+                                     M, cols, K, k_chunk, col_tiles)]
+        inputs = [a if a is not None else self._dummy_array() for a in (x, w, g, bias)]
+        self._run("conv2d", inputs + [out], params,
+                  groups=_grid(col_tiles * -(-M // rows))[:2] + (slices,),
+                  constants={"MODE": mode, "TM": rows, "HAS_BIAS": bias is not None})
+        return out if slices == 1 else self.reduce("sum", out, 1, slices, M * cols)
+
+    def conv2d(self, x, w, bias, *geometry):
+        return self._conv2d(0, x, w, None, bias, *geometry)
+
+    def conv2d_grad_input(self, g, w, *geometry):
+        return self._conv2d(1, None, w, g, None, *geometry)
+
+    def conv2d_grad_weight(self, g, x, *geometry):
+        return self._conv2d(2, x, None, g, None, *geometry)
 
     # ---- random numbers and data --------------------------------------------------------------
     def random(self, numel, seed, offset, normal=False):
@@ -403,4 +487,120 @@ class GPUBackend(Backend):
         out = self._alloc(count * row_len, FLOAT32)
         self._run("gather_images", [images, indices, out],
                   [("I", count), ("I", row_len), ("f", scale), ("f", shift)], count * row_len)
+        return out
+
+    # ---- pooling, normalisation, dropout, concatenation ----
+    POOL_SLICE = 16384   # most window pixels (or windows, backward) one pool dispatch walks
+
+    def _run_pool(self, kernel, arrays, threads, steps, planes, in_hw, out_hw, ksize, stride,
+              padding):
+        """A pooling kernel whose threads each walk `steps` positions: in slices of at
+        most POOL_SLICE, one dispatch each, every one going on from the last (lavapipe
+        stops a thread after 65,535 loop iterations; a global pool can have more)."""
+        geometry = [("I", v) for v in (planes, *in_hw, *out_hw, *ksize, *stride, *padding)]
+        for k0 in range(0, steps, self.POOL_SLICE):
+            k1 = min(steps, k0 + self.POOL_SLICE)
+            self._run(kernel, arrays, geometry + [("I", k0), ("I", k1)], threads)
+
+    @staticmethod
+    def _windows_per_pixel(kernel, stride, out_hw):
+        """The most pooling windows one pixel can lie in: ceil(k / s) along each axis,
+        at most all of them (the backward kernels' `down` and `across`)."""
+        return math.prod(min(-(-k // s), o) for k, s, o in zip(kernel, stride, out_hw))
+
+    def max_pool2d(self, x, planes, in_hw, out_hw, kernel, stride, padding):
+        n = planes * out_hw[0] * out_hw[1]
+        out, indices = self._alloc(n, FLOAT32), self._alloc(n, INT32)
+        steps = kernel[0] * kernel[1]   # a thread per output walks its window
+        self._run_pool("max_pool2d", [x, out, indices], n, steps,
+                       planes, in_hw, out_hw, kernel, stride, padding)
+        return out, indices
+
+    def max_pool2d_backward(self, g, indices, planes, in_hw, out_hw, kernel, stride, padding):
+        n = planes * in_hw[0] * in_hw[1]   # a thread per input pixel: a gather, no atomics
+        dx = self._alloc(n, FLOAT32)
+        steps = self._windows_per_pixel(kernel, stride, out_hw)
+        self._run_pool("max_pool2d_backward", [g, indices, dx], n, steps,
+                       planes, in_hw, out_hw, kernel, stride, padding)
+        return dx
+
+    def avg_pool2d(self, x, planes, in_hw, out_hw, kernel, stride, padding):
+        n = planes * out_hw[0] * out_hw[1]
+        out = self._alloc(n, FLOAT32)
+        self._run_pool("avg_pool2d", [x, out], n, kernel[0] * kernel[1],
+                       planes, in_hw, out_hw, kernel, stride, padding)
+        return out
+
+    def avg_pool2d_backward(self, g, planes, in_hw, out_hw, kernel, stride, padding):
+        n = planes * in_hw[0] * in_hw[1]
+        dx = self._alloc(n, FLOAT32)
+        self._run_pool("avg_pool2d_backward", [g, dx], n, self._windows_per_pixel(kernel, stride, out_hw),
+                       planes, in_hw, out_hw, kernel, stride, padding)
+        return dx
+
+    def _or_dummy(self, a):
+        """An absent optional input: bound, never read (the kernel's constants say so)."""
+        return a if a is not None else self._dummy_array()
+
+    def _channel_sums(self, what, x, N, C, L, g=None, mean=None, var=None, eps=0.0):
+        """Per-channel sums of shaders/batch_norm_stats.wgsl's summand `what`: a
+        workgroup per chunk of a channel, then reduce.wgsl over the chunks."""
+        chunks = -(-(N * L) // REDUCE_CHUNK)
+        out = self._alloc(C * chunks, FLOAT32)
+        self._run("batch_norm_stats", [x, *map(self._or_dummy, (g, mean, var)), out],
+                  [("I", N), ("I", C), ("I", L), ("I", REDUCE_CHUNK), ("f", eps)],
+                  groups=_grid(C * chunks), constants={"WHAT": what})
+        return out if chunks == 1 else self.reduce("sum", out, C, chunks, 1)
+
+    def batch_norm_stats(self, x, N, C, L):
+        # two passes: the mean, then the mean squared distance from it
+        mean = self.unary("scale", self._channel_sums(0, x, N, C, L), 1.0 / (N * L))
+        var = self.unary("scale", self._channel_sums(1, x, N, C, L, mean=mean), 1.0 / (N * L))
+        return mean, var
+
+    def batch_norm(self, x, mean, var, weight, bias, N, C, L, eps):
+        y = self._alloc(x.numel, FLOAT32)
+        constants = {"HAS_WEIGHT": weight is not None, "HAS_BIAS": bias is not None}
+        self._run("batch_norm", [x, mean, var, self._or_dummy(weight), self._or_dummy(bias), y],
+                  [("I", x.numel), ("I", C), ("I", L), ("f", eps)], x.numel, constants=constants)
+        return y
+
+    def batch_norm_backward(self, g, x, mean, var, weight, N, C, L, eps, training):
+        dbias = self._channel_sums(0, g, N, C, L)
+        dweight = self._channel_sums(2, x, N, C, L, g=g, mean=mean, var=var, eps=eps)
+        sums = self.cat([dbias, dweight], 1, [C, C], 1) if training else self._dummy_array()
+        dx = self._alloc(x.numel, FLOAT32)
+        self._run("batch_norm_backward", [g, x, mean, var, self._or_dummy(weight), sums, dx],
+                  [("I", x.numel), ("I", C), ("I", L), ("f", eps), ("f", N * L)], x.numel,
+                  constants={"TRAINING": bool(training), "HAS_WEIGHT": weight is not None})
+        return dx, dweight, dbias
+
+    def batch_norm_update(self, running_mean, running_var, mean, var, C, momentum, count):
+        self._run("batch_norm_update", [running_mean, running_var, mean, var],
+                  [("I", C), ("f", momentum), ("f", count / (count - 1))], C)
+
+    def dropout(self, x, numel, p, seed, offset):
+        # kept when the 24-bit random integer >= p * 2^24: decided on integers, so the
+        # numpy backend (comparing exact float64s) keeps exactly the same elements
+        out = self._alloc(numel, FLOAT32)
+        params = [("I", numel), ("I", seed & 0xFFFFFFFF), ("I", offset & 0xFFFFFFFF),
+                  ("I", math.ceil(p * (1 << 24))), ("f", 0.0 if p == 1 else 1.0 / (1.0 - p))]
+        self._run("dropout", [x, out], params, numel)
+        return out
+
+    def cat(self, arrays, outer, sizes, inner):
+        total = sum(sizes)
+        out = self._alloc(outer * total * inner, arrays[0].dtype)
+        start = 0
+        for a, size in zip(arrays, sizes):   # one copy per piece, into its columns
+            self._run("cat", [a, out], [("I", outer), ("I", size * inner),
+                                        ("I", total * inner), ("I", start * inner)],
+                      outer * size * inner, entry="place")
+            start += size
+        return out
+
+    def narrow(self, x, outer, size, start, length, inner):
+        out = self._alloc(outer * length * inner, x.dtype)
+        self._run("cat", [x, out], [("I", outer), ("I", length * inner), ("I", size * inner),
+                                    ("I", start * inner)], outer * length * inner, entry="take")
         return out

@@ -40,7 +40,8 @@ class WgpuBackend(GPUBackend):
         return self.device.create_buffer(size=nbytes, usage=self._storage_usage)
 
     def _create_uniform(self, data):
-        return self.device.create_buffer_with_data(data=data, usage=self.wgpu.BufferUsage.UNIFORM)
+        usage = self.wgpu.BufferUsage.UNIFORM | self.wgpu.BufferUsage.COPY_DST  # slots are rewritten
+        return self.device.create_buffer_with_data(data=data, usage=usage)
 
     def _destroy(self, handle):
         handle.destroy()

@@ -3,9 +3,15 @@ from ..ops.elementwise import unary
 from ..ops.loss import (softmax, log_softmax, cross_entropy, mse_loss, nll_loss,
                         binary_cross_entropy_with_logits)
 from ..ops.matmul import linear
+from ..ops.conv import conv2d
+from ..ops.pool import max_pool2d, avg_pool2d
+from ..ops.norm import batch_norm
+from ..ops.dropout import dropout
 
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax",
            "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits"]
+__all__ += ["max_pool2d", "avg_pool2d", "batch_norm", "dropout"]
+__all__ += ["conv2d"]
 
 
 def relu(x):

@@ -46,16 +46,17 @@ def log_softmax(x, dim=-1):
 
 
 class CrossEntropy(Function):
-    """Mean over rows of -log softmax(logits)[target]."""
+    """Mean over rows of -log softmax(logits)[target]; with label smoothing s, of the
+    cross-entropy against (1 - s) * onehot(target) + s / classes."""
 
     int_inputs = (1,)
 
-    def forward(self, logits, targets, reduction):
+    def forward(self, logits, targets, reduction, smoothing):
         rows, cols = logits.shape
         be = logits.backend
-        losses, lse = be.cross_entropy(logits.data, targets.data, rows, cols)
+        losses, lse = be.cross_entropy(logits.data, targets.data, rows, cols, smoothing)
         self.save_for_backward(logits, targets, Tensor(lse, (rows,), "float32", be))
-        self.reduction = reduction
+        self.reduction, self.smoothing = reduction, smoothing
         per_row = Tensor(losses, (rows,), "float32", be)
         if reduction == "none":
             return per_row
@@ -69,16 +70,18 @@ class CrossEntropy(Function):
         if self.reduction == "none":  # a gradient per row: scale each row by it
             ones = Tensor(be.full(1, 1.0), (), "float32", be)
             unit = be.cross_entropy_backward(logits.data, targets.data, lse.data, ones.data,
-                                             rows, cols, 1.0)
+                                             rows, cols, 1.0, self.smoothing)
             return Tensor(unit, logits.shape, "float32", be) * g.reshape(rows, 1), None
         scale = 1.0 if self.reduction == "sum" else 1.0 / rows
         data = be.cross_entropy_backward(logits.data, targets.data, lse.data, g.data,
-                                         rows, cols, scale)
+                                         rows, cols, scale, self.smoothing)
         return Tensor(data, logits.shape, "float32", be), None
 
 
-def cross_entropy(logits, targets, reduction="mean"):
-    """logits (N, C) float32, targets (N,) int32 class indices in [0, C)."""
+def cross_entropy(logits, targets, reduction="mean", label_smoothing=0.0):
+    """logits (N, C) float32, targets (N,) int32 class indices in [0, C).
+    label_smoothing in [0, 1] mixes the one-hot target with a uniform one, which
+    keeps the network from growing over-confident logits (PyTorch's argument)."""
     if not isinstance(targets, Tensor):
         raise TypeError("cross_entropy: targets must be a tensor of class indices")
     if logits.ndim != 2:
@@ -93,7 +96,10 @@ def cross_entropy(logits, targets, reduction="mean"):
                          f"({logits.shape[0]},)")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    return CrossEntropy.apply(logits, targets, reduction=reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    return CrossEntropy.apply(logits, targets, reduction=reduction,
+                              smoothing=float(label_smoothing))
 
 
 def _reduce(loss, reduction, name):

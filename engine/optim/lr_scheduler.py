@@ -55,7 +55,8 @@ class StepLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Half a cosine from the base learning rate down to eta_min over T_max steps."""
+    """Half a cosine from the base learning rate down to eta_min over T_max steps
+    (and, as in PyTorch, back up over the next T_max if you keep stepping)."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
         if T_max < 1:
@@ -64,7 +65,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, step, base_lr):
-        t = min(step, self.T_max) / self.T_max
+        t = step / self.T_max
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t)) / 2
 
 

@@ -23,11 +23,14 @@ DATA = "/data/mnist"  # where the worker puts the four IDX files in Pyodide's fi
 SHOWN_DIGITS = list(range(20))  # the test digits drawn on the page, always the same ones
 EVAL_BATCH = 500
 
-# The models the page offers: name -> (label, builder). The builders come from the
-# engine's model zoo (engine/models/), the same ones `python -m engine.train` uses.
-MODELS = {
-    "mlp": ("MLP 784-256-256-10, ReLU", lambda: zoo.build("mlp")),
-}
+# The models the page offers: name -> (label, builder). They come from the engine's
+# model zoo (engine/models/), the same ones `python -m engine.train` uses; the label
+# is the first line of each model file's docstring, up to its first colon or period.
+def _label(name):
+    return zoo.describe(name).split(":")[0].split(" (")[0].rstrip(".")
+
+
+MODELS = {name: (_label(name), (lambda name=name: zoo.build(name))) for name in zoo.MODELS}
 
 
 class Session:
