@@ -170,12 +170,15 @@ def main(argv=None):
 
     start = time.perf_counter()
     loss_fn = functools.partial(F.cross_entropy, label_smoothing=settings["label_smoothing"])
-    fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
-        progress=not args.no_progress, scheduler=scheduler)
+    history = fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
+                  progress=not args.no_progress, scheduler=scheduler)
     _backend.current_backend().synchronize()
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, test_loader)
     examples = args.epochs * len(train_loader.indices)
+    if history:
+        print(f"training loss: {history[0][1]:.4f} at step {history[0][0]} -> "
+              f"{history[-1][1]:.4f} at step {history[-1][0]}")
     print(f"test accuracy: {accuracy * 100:.2f}% on {len(test_set):,} test images")
     print(f"training: {examples / seconds:,.0f} examples/s ({seconds:.1f} s for {args.epochs} epoch(s))")
     print(f"device: {device}")

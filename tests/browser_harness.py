@@ -82,7 +82,7 @@ STATE_JS = """() => { const w = window.webgrad || {};
           examplesSeen: w.examplesSeen, testAcc: w.testAcc, testCount: w.testCount,
           testAtExamples: w.testAtExamples, evaluations: w.evaluations,
           examplesPerSecond: w.examplesPerSecond, pythonMsPerStep: w.pythonMsPerStep,
-          gpuWaitMsPerStep: w.gpuWaitMsPerStep, numpyImported: w.numpyImported,
+          gpuWaitMsPerStep: w.gpuWaitMsPerStep, numpyImported: w.numpyImported, model: w.model,
           lossHistory: w.lossHistory}; }"""
 
 

@@ -6,7 +6,7 @@ These tests FAIL, never skip, when Chromium or WebGPU is missing.
 
     pytest tests/test_browser.py -s     # -s prints progress and the speed seen
 
-The training test leaves artifacts/playground.png and artifacts/browser_run.json
+The training tests leave artifacts/playground-MODEL.png and artifacts/browser_run-MODEL.json
 (docs/screenshot.png is a copy of such a screenshot, taken by hand).
 """
 import json
@@ -42,7 +42,8 @@ def open_page(browser, url, console):
 
 
 @pytest.mark.slow
-def test_trains_mnist_in_the_browser(url):
+@pytest.mark.parametrize("model", ["mlp", "convnetjs"])
+def test_trains_mnist_in_the_browser(url, model):
     console = []
     t0 = time.monotonic()
     last_print = [0.0]
@@ -60,6 +61,11 @@ def test_trains_mnist_in_the_browser(url):
                              BOOT_TIMEOUT, "the worker to boot (Pyodide, engine, MNIST)", log=log)
             boot_s = time.monotonic() - t0
             print(f"\nbooted in {boot_s:.1f} s on {ready['device']!r}", flush=True)
+            if ready["model"] != model:   # pick it in the page's model selector
+                page.select_option("#model", model)
+                wait_for(page, lambda s: s["model"] == model and s["state"] == "ready"
+                         and s["evaluations"] >= 1 and s["examplesSeen"] == 0, BOOT_TIMEOUT,
+                         f"the page to build {model}", log=log)
 
             page.click("#start")
             t1 = time.monotonic()
@@ -79,11 +85,12 @@ def test_trains_mnist_in_the_browser(url):
                              "the evaluation after Pause")
         except AssertionError as err:
             os.makedirs(ARTIFACTS, exist_ok=True)
-            page.screenshot(path=os.path.join(ARTIFACTS, "playground-failed.png"), full_page=True)
+            page.screenshot(path=os.path.join(ARTIFACTS, f"playground-{model}-failed.png"),
+                            full_page=True)
             raise AssertionError(f"{err}\n--- browser console ---\n" + "\n".join(console[-40:])) from None
 
         os.makedirs(ARTIFACTS, exist_ok=True)
-        page.screenshot(path=os.path.join(ARTIFACTS, "playground.png"), full_page=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, f"playground-{model}.png"), full_page=True)
         adapter = page.evaluate("""async () => { const i = (await navigator.gpu.requestAdapter()).info;
                                    return [i.vendor, i.architecture, i.device, i.description]; }""")
 
@@ -93,10 +100,11 @@ def test_trains_mnist_in_the_browser(url):
                    reached={k: reached[k] for k in ("testAcc", "testCount", "testAtExamples")},
                    page_examples_per_s_overall=round(reached["examplesSeen"] / train_s, 1),
                    first_losses=losses[:3], last_losses=losses[-3:])
-    with open(os.path.join(ARTIFACTS, "browser_run.json"), "w") as f:
+    with open(os.path.join(ARTIFACTS, f"browser_run-{model}.json"), "w") as f:
         json.dump(summary, f, indent=2)
     print(json.dumps(summary, indent=2))
 
+    assert final["model"] == model
     device = final["device"] or ""
     assert "WebGPU" in device, device
     assert any(name and name.lower() in device.lower() for name in adapter), \

@@ -73,6 +73,9 @@ def _train_cli(*args):
                          capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stderr[-3000:]
     accuracy = float(re.search(r"test accuracy: ([\d.]+)%", out.stdout).group(1))
+    first, last = map(float, re.search(r"training loss: ([\d.]+) at step \d+ -> ([\d.]+)",
+                                       out.stdout).groups())
+    assert last < first, out.stdout
     speed = float(re.search(r"training: ([\d,]+) examples/s", out.stdout).group(1).replace(",", ""))
     device = re.search(r"device: (.*)", out.stdout).group(1)
     return accuracy, speed, device
@@ -89,3 +92,19 @@ def test_mlp_reaches_97_5_percent_in_one_epoch(dev):
     assert device.startswith(dev)
     if dev == "gpu":
         assert "llvmpipe" in device or "Vulkan" in device
+
+
+# The CNN acceptance runs (issue #3). LeNet-5 and ConvNetJS train on lavapipe, the
+# real WGSL kernels; resnet_mini (about 4x the FLOPs) trains on the numpy backend so
+# the suite stays inside CI's budget; its kernels are each checked on lavapipe in
+# test_conv.py and test_layers.py.
+@pytest.mark.slow
+@pytest.mark.parametrize("model,epochs,dev,minimum", [("lenet5", 2, "gpu", 99.0),
+                                                      ("convnetjs", 1, "gpu", 98.5),
+                                                      ("resnet_mini", 1, "cpu", 98.0)])
+def test_cnn_reaches_its_accuracy(model, epochs, dev, minimum):
+    accuracy, speed, device = _train_cli("--model", model, "--epochs", str(epochs),
+                                         "--device", dev, "--seed", "0")
+    print(f"{model} on {dev}: {accuracy}% at {speed:,.0f} examples/s on {device}")
+    assert accuracy >= minimum
+    assert device.startswith(dev)

@@ -10,6 +10,7 @@ const webgrad = window.webgrad = {
   state: "loading",       // "loading" | "ready" | "running" | "paused" | "error" | "nogpu"
   status: "",
   device: null,
+  model: null,            // the zoo name of the model being trained
   numpyImported: null,
   examplesSeen: 0,
   steps: 0,
@@ -189,7 +190,7 @@ function onMessage({data: msg}) {
     case "ready": {
       const info = msg.info;
       Object.assign(webgrad, {device: info.device, numpyImported: info.numpyImported,
-                              parameters: info.parameters});
+                              parameters: info.parameters, model: info.model});
       $("device").textContent = info.device;
       fillModels(info.models, info.model);
       if (msg.reset) resetNumbers();

@@ -1,0 +1,113 @@
+"""CNN training throughput: examples/s of the zoo's CNNs, engine against PyTorch.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_cnn.py [--models lenet5 convnetjs resnet_mini] [--batch 64] [--steps 5]
+
+Each model from engine/models/ and the same layers in PyTorch (CUDA when
+available, else CPU) train with SGD + momentum on a few synthetic 28x28
+batches generated up front; a timed repeat is `--steps` steps and one wait for
+the device. Ratios are against PyTorch in this run.
+"""
+import argparse
+
+import numpy as np
+import torch
+
+from common import TORCH_DEVICE, LoadMonitor, describe_machine, eg, print_table, timeit, torch_sync
+from engine import optim
+from engine.models import build
+import engine.nn.functional as F
+
+N_BATCHES = 4
+
+
+def torch_model(name):
+    """The same architectures written in PyTorch."""
+    T = torch.nn
+    if name == "lenet5":
+        return T.Sequential(T.Conv2d(1, 6, 5, padding=2), T.ReLU(), T.MaxPool2d(2),
+                            T.Conv2d(6, 16, 5), T.ReLU(), T.MaxPool2d(2), T.Flatten(),
+                            T.Linear(400, 120), T.ReLU(), T.Linear(120, 84), T.ReLU(),
+                            T.Linear(84, 10))
+    if name == "convnetjs":
+        return T.Sequential(T.Conv2d(1, 8, 5, padding=2), T.ReLU(), T.MaxPool2d(2),
+                            T.Conv2d(8, 16, 5, padding=2), T.ReLU(), T.MaxPool2d(3), T.Flatten(),
+                            T.Linear(256, 10))
+
+    class Block(T.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.body = T.Sequential(T.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                                     T.BatchNorm2d(cout), T.ReLU(),
+                                     T.Conv2d(cout, cout, 3, 1, 1, bias=False), T.BatchNorm2d(cout))
+            self.skip = T.Identity() if stride == 1 and cin == cout else T.Sequential(
+                T.Conv2d(cin, cout, 1, stride, bias=False), T.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return torch.relu(self.body(x) + self.skip(x))
+    return T.Sequential(T.Conv2d(1, 16, 3, padding=1, bias=False), T.BatchNorm2d(16), T.ReLU(),
+                        T.MaxPool2d(2), Block(16, 16, 1), Block(16, 32, 2), T.AvgPool2d(7),
+                        T.Flatten(), T.Linear(32, 10))
+
+
+def engine_trainer(name, device, X, Y):
+    eg.set_device(device)
+    eg.manual_seed(0)
+    model = build(name)
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    xs, ys = [eg.tensor(x) for x in X], [eg.tensor(y) for y in Y]
+    last = {}
+
+    def run(steps):
+        for i in range(steps):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xs[i % N_BATCHES]), ys[i % N_BATCHES])
+            loss.backward()
+            opt.step()
+        last["loss"] = loss
+    return run, lambda: last["loss"].item()
+
+
+def torch_trainer(name, X, Y):
+    torch.manual_seed(0)
+    model = torch_model(name).to(TORCH_DEVICE)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    xs = [torch.from_numpy(x).to(TORCH_DEVICE) for x in X]
+    ys = [torch.from_numpy(y).long().to(TORCH_DEVICE) for y in Y]
+
+    def run(steps):
+        for i in range(steps):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(xs[i % N_BATCHES]), ys[i % N_BATCHES]).backward()
+            opt.step()
+    return run, torch_sync
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=["lenet5", "convnetjs", "resnet_mini"])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=5, help="training steps per timed repeat")
+    args = parser.parse_args()
+    load = LoadMonitor()
+    print("\n".join(describe_machine()))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N_BATCHES, args.batch, 1, 28, 28), dtype=np.float32)
+    Y = rng.integers(0, 10, (N_BATCHES, args.batch), dtype=np.int32)
+    ref_name = f"torch {TORCH_DEVICE}"
+    rows = []
+    for name in args.models:
+        times = {}
+        for label, device in (("engine wgpu", "gpu"), ("engine numpy", "cpu")):
+            run, sync = engine_trainer(name, device, X, Y)
+            times[label] = timeit(lambda: run(args.steps), sync, repeats=3, min_time=0) / args.steps
+        run, sync = torch_trainer(name, X, Y)
+        times[ref_name] = timeit(lambda: run(args.steps), sync, repeats=3, min_time=0) / args.steps
+        for label, t in times.items():
+            rows.append([name, label, args.batch / t, 1e3 * t, times[ref_name] / t])
+    print(f"\nCNN training, SGD momentum, batch {args.batch} (median of 3 repeats)")
+    print_table(["model", "", "examples/s", "ms/step", f"x {ref_name}"], rows)
+    print(load.report())
+
+
+if __name__ == "__main__":
+    main()
