@@ -8,11 +8,12 @@ one F.conv2d forward + backward through the engine's autograd, on its wgpu backe
 available, else CPU), with the engine's throughput as a fraction of PyTorch's.
 
 --strategies also times each GPU kernel (forward, grad input, grad weight) at the
-backend level against the alternative: im2col (shaders/conv2d_im2col.wgsl) +
+backend level against the alternative: im2col (bench/shaders/conv2d_im2col.wgsl) +
 shaders/matmul.wgsl (+ col2im for grad input). That is the measurement behind the
 implicit GEMM chosen in engine/ops/conv.py.
 """
 import argparse
+import os
 
 import numpy as np
 import torch
@@ -70,10 +71,15 @@ def autograd_case(N, c_in, size, c_out, k, pad):
 
 # -- the im2col alternative, at the backend level ----------------------------------------------
 
+# bench-only: outside shaders/, so that the browser's copy of the kernels leaves it out
+IM2COL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shaders", "conv2d_im2col.wgsl")
+
+
 def im2col(entry, src, out_numel, N, c_in, size, k, pad):
     out = GPU._alloc(out_numel, "float32")
-    params = [("I", v) for v in (N, c_in, size, size, k, k, size, size, 1, 1, pad, pad)]
-    GPU._run("conv2d_im2col", [src, out], params, out_numel, entry=entry)
+    params = dict(N=N, C_in=c_in, H=size, W=size, KH=k, KW=k, OH=size, OW=size, SH=1, SW=1,
+                  PH=pad, PW=pad)
+    GPU._run(IM2COL, [src, out], params, out_numel, entry=entry)
     return out
 
 

@@ -13,6 +13,7 @@ goes, per step.
 import argparse
 import cProfile
 import pstats
+import statistics
 import time
 
 import numpy as np
@@ -21,7 +22,6 @@ import torch
 from common import (TORCH_DEVICE, LoadMonitor, describe_machine, eg, print_table, timeit,
                     torch_sync)
 from engine import nn, optim
-from engine.backend.gpu import MAX_PENDING
 import engine.nn.functional as F
 
 N_BATCHES = 8  # distinct pre-generated batches, used in turn
@@ -77,35 +77,40 @@ def torch_trainer(X, Y):
     return run, torch_sync
 
 
-def gpu_counts(run, sync, backend, steps):
+def gpu_counts(run, sync, backend, steps, samples=20):
     """Dispatches, submits and new buffers per step; and the host (Python) time per
-    step, measured over as many steps as record without a submit, so that no GPU
-    work runs meanwhile (with lavapipe it would share the CPU cores)."""
+    step: the time to record one step right after a sync, so that no GPU work runs
+    meanwhile (with lavapipe it would share the CPU cores). One step at a time:
+    Adam rewrites each parameter's uniform slot every step, and a rewrite submits
+    first when the previous step's work is still unsubmitted."""
     before = dict(backend.stats)
     run(steps)
     sync()
     counts = {k: (backend.stats[k] - before[k]) / steps for k in before}
-    quiet_steps = max(1, int((MAX_PENDING - 1) // counts["dispatches"]))
-    submits = backend.stats["submits"]
-    start = time.perf_counter()
-    run(quiet_steps)
-    host = time.perf_counter() - start
-    assert backend.stats["submits"] == submits, "a submit happened while recording"
-    sync()
-    counts["host_ms"], counts["quiet_steps"] = 1e3 * host / quiet_steps, quiet_steps
+    times = []
+    for _ in range(samples):
+        submits = backend.stats["submits"]
+        start = time.perf_counter()
+        run(1)
+        times.append(time.perf_counter() - start)
+        assert backend.stats["submits"] == submits, "a submit happened while recording"
+        sync()
+    counts["host_ms"] = 1e3 * statistics.median(times)
     return counts
 
 
 def profile(run, sync, steps, top=15):
-    """cProfile of recording `steps` training steps (no submit, no wait: the host's
-    share of a step): the top functions by own time, per step. wgpu-py calls into
-    wgpu-native through one wrapper (`proxy_func`); its time is listed per calling API."""
+    """cProfile of recording `steps` training steps, one at a time after a sync (no
+    submit, no wait: the host's share of a step): the top functions by own time, per
+    step. wgpu-py calls into wgpu-native through one wrapper (`proxy_func`); its time
+    is listed per calling API."""
     sync()
     prof = cProfile.Profile()
-    prof.enable()
-    run(steps)
-    prof.disable()
-    sync()
+    for _ in range(steps):
+        prof.enable()
+        run(1)
+        prof.disable()
+        sync()
     entries, by_package = [], {}
     for (file, line, name), (_, calls, own, cum, callers) in pstats.Stats(prof).stats.items():
         package = ("engine" if "/engine/" in file else "wgpu-py" if "/wgpu/" in file
@@ -148,7 +153,7 @@ def main():
             counts = gpu_counts(run, sync, backend, steps)
         results[name] = (seconds / steps, counts)
         if device == "gpu" and args.profile:
-            gpu_run, gpu_sync, quiet_steps = run, sync, counts["quiet_steps"]
+            gpu_run, gpu_sync = run, sync
     run, sync = torch_trainer(X, Y)
     results[f"torch {TORCH_DEVICE}"] = (timeit(lambda: run(steps), sync, min_time=0) / steps, None)
 
@@ -165,7 +170,7 @@ def main():
           f"{c['buffers_created']:.2f} new buffers; host (Python) time {c['host_ms']:.2f} ms/step "
           "= a floor on the step time however fast the GPU")
     if args.profile:
-        profile(gpu_run, gpu_sync, quiet_steps)
+        profile(gpu_run, gpu_sync, 20)
     print(load.report())
 
 

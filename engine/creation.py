@@ -6,6 +6,7 @@ backend, GPU or numpy, and drawing never needs a round trip to the CPU.
 """
 import array
 import math
+import operator
 
 from .backend import current_backend
 from .backend.base import FLOAT32, INT32
@@ -25,11 +26,12 @@ default_generator = _Generator()
 
 
 def manual_seed(seed):
-    """Reset the random stream: the same seed gives the same numbers everywhere."""
+    """Reset webgrad's random stream: the same seed gives the same numbers everywhere.
+    Python's global `random` module is left alone, as PyTorch leaves it: a program's own
+    use of `random` must not change because it seeded the engine (the DataLoader
+    shuffles with its own `random.Random(seed)`)."""
     default_generator.seed = int(seed) & 0xFFFFFFFF
     default_generator.offset = 0
-    import random
-    random.seed(seed)  # the data loader's shuffling also follows the seed
 
 
 def _flatten(data):
@@ -70,6 +72,8 @@ def tensor(data, dtype=None, requires_grad=False):
         kind = np.float32 if dtype == FLOAT32 else np.int32
         flat = np.ascontiguousarray(data, kind)
         t = Tensor(backend.upload(flat.tobytes(), dtype), data.shape, dtype, backend)
+        if dtype == INT32 and flat.size:
+            t.value_range = (int(flat.min()), int(flat.max()))
     else:
         if isinstance(data, array.array):
             flat, shape = list(data), (len(data),)
@@ -82,6 +86,8 @@ def tensor(data, dtype=None, requires_grad=False):
         else:
             buf = array.array("i", [int(v) for v in flat])
         t = Tensor(backend.upload(buf.tobytes(), dtype), shape, dtype, backend)
+        if dtype == INT32 and buf:
+            t.value_range = (min(buf), max(buf))
     if requires_grad:
         if t.dtype != FLOAT32:
             raise TypeError("only float32 tensors can require gradients")
@@ -89,27 +95,38 @@ def tensor(data, dtype=None, requires_grad=False):
     return t
 
 
-def _shape(args):
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
+def _shape(args, name):
+    """zeros(2, 3) and zeros((2, 3)) -> (2, 3); sizes must be whole numbers >= 0."""
+    shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) \
+        else tuple(args)
+    for size in shape:
+        try:
+            operator.index(size)   # ints, numpy integers; not floats
+        except TypeError:
+            raise TypeError(f"{name}: sizes must be integers, got {size!r} in {shape}") from None
+        if size < 0:
+            raise ValueError(f"{name}: negative dimension {size} in size {shape}; every "
+                             f"size must be >= 0")
+    return tuple(operator.index(s) for s in shape)
 
 
 def full(shape, value, dtype=None, requires_grad=False):
-    shape = _shape((shape,)) if isinstance(shape, (tuple, list)) else (shape,)
+    shape = _shape((shape,), "full")
     dtype = _dtype_name(dtype) or FLOAT32
     backend = current_backend()
     t = Tensor(backend.full(math.prod(shape), value, dtype), shape, dtype, backend)
+    if dtype == INT32:
+        t.value_range = (int(value), int(value))
     t.requires_grad = requires_grad
     return t
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
-    return full(_shape(shape), 0.0, dtype, requires_grad)
+    return full(_shape(shape, "zeros"), 0.0, dtype, requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
-    return full(_shape(shape), 1.0, dtype, requires_grad)
+    return full(_shape(shape, "ones"), 1.0, dtype, requires_grad)
 
 
 def zeros_like(t):
@@ -131,17 +148,23 @@ def _random(shape, normal, requires_grad):
 
 def randn(*shape, requires_grad=False):
     """Standard normal samples (Box-Muller on counter-based uniforms)."""
-    return _random(_shape(shape), True, requires_grad)
+    return _random(_shape(shape, "randn"), True, requires_grad)
 
 
 def rand(*shape, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    return _random(_shape(shape), False, requires_grad)
+    return _random(_shape(shape, "rand"), False, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None):
     if end is None:
         start, end = 0, start
+    if step == 0 or not all(map(math.isfinite, (start, end, step))):
+        raise ValueError(f"arange: start {start}, end {end} and step {step} must be finite, "
+                         f"and step non-zero")
+    if (end - start) * step < 0:   # PyTorch refuses a range that runs away from its end
+        raise ValueError(f"arange: step {step} runs away from end {end} (start {start}); "
+                         f"use a step of the other sign")
     values = list(range(start, end, step)) if all(isinstance(v, int) for v in (start, end, step)) \
         else [start + i * step for i in range(max(0, math.ceil((end - start) / step)))]
     if not values:

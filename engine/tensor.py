@@ -8,9 +8,9 @@ here only route to it, so this file reads as the list of what a tensor can do.
 import array
 import math
 
-from . import autograd
+from . import autograd, device_checks
 from .backend import current_backend
-from .backend.base import FLOAT32, INT32, ITEMSIZE
+from .backend.base import FLOAT32, INT32
 
 float32, int32 = FLOAT32, INT32
 
@@ -20,18 +20,33 @@ def prod(shape):
 
 
 class Tensor:
-    __slots__ = ("data", "shape", "dtype", "backend", "requires_grad", "grad", "_ctx",
-                 "__weakref__")
+    __slots__ = ("_data", "shape", "dtype", "backend", "requires_grad", "grad", "_ctx",
+                 "value_range", "_version", "__weakref__")
     __array_priority__ = 100  # numpy scalars on the left defer to Tensor's operators
 
     def __init__(self, data, shape, dtype=FLOAT32, backend=None, requires_grad=False):
-        self.data = data
+        self._data = data
         self.shape = tuple(int(s) for s in shape)
         self.dtype = dtype
         self.backend = backend or current_backend()
         self.requires_grad = requires_grad
         self.grad = None
         self._ctx = None
+        # (min, max) of an int32 tensor made from host data (eg.tensor, the DataLoader's
+        # labels), known for free; None when computed on the device. Lets cross_entropy
+        # check class targets without reading them back (engine/device_checks.py).
+        self.value_range = None
+        self._version = 0  # bumped by every in-place change; autograd checks it
+
+    @property
+    def data(self):
+        """The flat device array (a GPU buffer, or a numpy array on the "cpu" backend)."""
+        return self._data
+
+    @data.setter
+    def data(self, array):
+        self._data = array
+        self.value_range = None   # it described the old array
 
     # -- basic facts -------------------------------------------------------------
     @property
@@ -63,8 +78,15 @@ class Tensor:
         return f"tensor(shape={self.shape}, dtype={self.dtype}{grad})"
 
     # -- leaving the device --------------------------------------------------------
+    def _download(self):
+        """The raw bytes; every read-back comes here, so checks of device data that were
+        waiting for one (class targets computed on the GPU) run here too."""
+        raw = self.backend.download(self.data)
+        device_checks.run_pending()
+        return raw
+
     def _host_array(self):
-        return array.array("f" if self.dtype == FLOAT32 else "i", self.backend.download(self.data))
+        return array.array("f" if self.dtype == FLOAT32 else "i", self._download())
 
     def tolist(self):
         flat = self._host_array().tolist()
@@ -80,7 +102,7 @@ class Tensor:
     def numpy(self):
         import numpy as np  # native only; the engine never imports numpy in the browser
         kind = np.float32 if self.dtype == FLOAT32 else np.int32
-        return np.frombuffer(self.backend.download(self.data), kind).reshape(self.shape).copy()
+        return np.frombuffer(self._download(), kind).reshape(self.shape).copy()
 
     def __float__(self):
         return float(self.item())
@@ -108,15 +130,96 @@ class Tensor:
         autograd.backward(self, gradient)
 
     def detach(self):
-        return Tensor(self.data, self.shape, self.dtype, self.backend)
+        t = Tensor(self.data, self.shape, self.dtype, self.backend)
+        t.value_range = self.value_range
+        return t
+
+    def clone(self):
+        """A copy in a buffer of its own (recorded for autograd, like PyTorch's)."""
+        if self.dtype == FLOAT32:
+            return self * 1.0
+        t = Tensor(self.backend.empty(self.numel(), self.dtype), self.shape, self.dtype,
+                   self.backend)
+        self.backend.copy_(t.data, self.data)
+        t.value_range = self.value_range
+        return t
 
     def requires_grad_(self, flag=True):
         self.requires_grad = flag
         return self
 
-    def zero_(self):
-        self.data = self.backend.full(self.numel(), 0, self.dtype)
+    # -- in place (PyTorch's trailing underscore, and += -= *= /=) --------------------------
+    # They write into the tensor's own buffer, so every tensor sharing it (a view
+    # from reshape, a detach()) sees the new values. One exception, while gradients
+    # are recorded and the tensor or the operand requires grad: `x += y` makes a new
+    # tensor, recorded in the graph, and rebinds the name x to it, leaving the old
+    # buffer to the backward rules that may still read it (PyTorch writes the buffer
+    # and guards it with version counters shared by all views); `x.add_(y)`, which
+    # cannot rebind a name, raises there instead of doing nothing.
+    def _check_in_place(self, name):
+        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad (shape {self.shape}) "
+                               f"is being used in an in-place operation; do it inside "
+                               f"`with eg.no_grad():` (as optimizers do) or out of place")
+
+    def _assign(self, result):
+        """Write `result`'s values into this tensor's buffer."""
+        self.backend.copy_(self.data, result.data)
+        self._version += 1
+        self.value_range = None
         return self
+
+    def _in_place(self, name, op, other, can_rebind=False):
+        other_grad = isinstance(other, Tensor) and other.requires_grad
+        recorded = autograd.is_grad_enabled() and (self.requires_grad or other_grad)
+        if recorded:
+            self._check_in_place(name)
+            if not can_rebind:
+                raise RuntimeError(f"{name}: the tensor (shape {self.shape}) is part of an "
+                                   f"autograd graph, where this engine does not change "
+                                   f"tensors in place; write it out of place (x = x + y) "
+                                   f"or as x += y, which rebinds x")
+        result = op(self, other)
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}: the result has shape {result.shape} but an in-place "
+                               f"op must keep the tensor's shape {self.shape}")
+        return result if recorded else self._assign(result)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_in_place("fill_")
+        self.backend.fill_(self.data, value)
+        self._version += 1
+        self.value_range = (int(value), int(value)) if self.dtype == INT32 else None
+        return self
+
+    def copy_(self, src):
+        """Copy src's values (broadcast to this shape, same dtype) into this tensor.
+        Not recorded for autograd: use it under no_grad or on tensors without gradients."""
+        self._check_in_place("copy_")
+        if not isinstance(src, Tensor) or src.dtype != self.dtype:
+            raise TypeError(f"copy_: src must be a {self.dtype} tensor, got "
+                            f"{getattr(src, 'dtype', type(src).__name__)}")
+        if autograd.is_grad_enabled() and (src.requires_grad or self.requires_grad):
+            raise RuntimeError("copy_: gradients do not flow through copy_; call it under "
+                               "`with eg.no_grad():`")
+        autograd.check_same_device("copy_", self, src)
+        if src.shape != self.shape:
+            src = src.expand(*self.shape)
+        self._assign(src)
+        self.value_range = src.value_range
+        return self
+
+    def add_(self, other): return self._in_place("add_", ops.elementwise.add, other)
+    def sub_(self, other): return self._in_place("sub_", ops.elementwise.sub, other)
+    def mul_(self, other): return self._in_place("mul_", ops.elementwise.mul, other)
+    def div_(self, other): return self._in_place("div_", ops.elementwise.div, other)
+    def __iadd__(self, other): return self._in_place("+=", ops.elementwise.add, other, True)
+    def __isub__(self, other): return self._in_place("-=", ops.elementwise.sub, other, True)
+    def __imul__(self, other): return self._in_place("*=", ops.elementwise.mul, other, True)
+    def __itruediv__(self, other): return self._in_place("/=", ops.elementwise.div, other, True)
 
     # -- dtype -------------------------------------------------------------------------
     def float(self):
@@ -183,10 +286,6 @@ class Tensor:
     def __rmatmul__(self, other): return ops.matmul.matmul(other, self)
     def matmul(self, other): return ops.matmul.matmul(self, other)
 
-    def __iadd__(self, other): return self + other
-    def __isub__(self, other): return self - other
-    def __imul__(self, other): return self * other
-
     # comparisons give float32 0/1 tensors and carry no gradient
     def __eq__(self, other): return ops.elementwise.compare("eq", self, other)
     def __ne__(self, other): return ops.elementwise.compare("ne", self, other)
@@ -219,6 +318,23 @@ class Tensor:
 
     def softmax(self, dim=-1): return ops.loss.softmax(self, dim)
     def log_softmax(self, dim=-1): return ops.loss.log_softmax(self, dim)
+
+
+def download(tensors):
+    """The raw bytes of several tensors (little-endian float32 or int32), joined in order,
+    read back from the device with one wait for it. `t.tolist()` reads one tensor; this
+    reads many at once: the playground reads a whole layer-view refresh this way."""
+    tensors = list(tensors)
+    if not tensors:
+        return b""
+    backend = tensors[0].backend
+    for t in tensors:
+        if t.backend is not backend:
+            raise RuntimeError(f"download: tensors on two devices, {backend.describe()} and "
+                               f"{t.device}; read each device's tensors separately")
+    raw = backend.download_many([t.data for t in tensors])
+    device_checks.run_pending()
+    return raw
 
 
 def _shape_args(args):

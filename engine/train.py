@@ -7,8 +7,10 @@
 `log_every` steps, so the GPU is never kept waiting by the progress bar.
 """
 import argparse
+import array
 import functools
 import math
+import os
 import sys
 import time
 
@@ -33,9 +35,11 @@ def check_finite(loss_value, step, epoch, lr=None, last_good=None):
 
 def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=20,
         progress=True, on_log=None, scheduler=None):
-    """Train; returns a history of (step, loss) read every `log_every` steps.
-    A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer step."""
-    history, step, last_good = [], 0, None
+    """Train; returns a history of (step, loss) read every `log_every` steps and at the
+    last step. A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer
+    step. Every loss read is checked: a NaN or infinite one raises DivergedError, so a
+    run shorter than `log_every` steps, or one that diverges in its last steps, fails too."""
+    history, step, last_good, loss = [], 0, None, None
     model.train()
     for epoch in range(1, epochs + 1):
         batches = loader
@@ -60,7 +64,28 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
                     batches.set_postfix(loss=f"{value:.4f}")
                 if on_log:
                     on_log(step, value)
+    if loss is not None and step % log_every:   # the steps after the last logged one
+        value = loss.item()
+        check_finite(value, step, epoch, optimizer.lr, last_good)
+        history.append((step, value))
+        if on_log:
+            on_log(step, value)
     return history
+
+
+def check_finite_weights(state):
+    """Raise DivergedError naming every float tensor of `state` that holds a NaN or an
+    infinity: the last optimizer step comes after the last loss, so a finite loss does
+    not prove finite weights. Reads the weights back (the CLI does so to save them)."""
+    bad = [name for name, t in state.items()
+           if t.dtype == "float32" and not all(map(math.isfinite, _values(t)))]
+    if bad:
+        raise DivergedError(f"the trained weights are not finite (NaN or inf in "
+                            f"{', '.join(bad)}): training diverged; nothing was saved")
+
+
+def _values(t):
+    return array.array("f", t.backend.download(t.data))
 
 
 def evaluate(model, loader):
@@ -77,17 +102,28 @@ def evaluate(model, loader):
     return (correct.item() / total) if total else float("nan")
 
 
-def make_optimizer(params, optimizer="adam", lr=1e-3, momentum=0.9, nesterov=False,
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
+
+
+def make_optimizer(params, optimizer="adam", lr=1e-3, momentum=None, nesterov=False,
                    weight_decay=0.0, **_):
+    """The optimizer a recipe names: `optimizer` is one of OPTIMIZERS; `momentum` is SGD's
+    (default 0.9) and RMSprop's (default 0); Adam's betas stay at PyTorch's defaults."""
     from . import optim
+    if momentum is None:
+        momentum = 0.9 if optimizer == "sgd" else 0.0
+    if optimizer == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,
+                         weight_decay=weight_decay)
+    if optimizer == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if optimizer == "adam":
         return optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if optimizer == "adamw":
         return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if optimizer == "sgd":
-        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,
-                         weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {optimizer!r}; choose adam, adamw or sgd")
+    raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
 def make_scheduler(optimizer, schedule, total_steps):
@@ -114,10 +150,65 @@ def _recipe_text(r):
     return f"{opt}, schedule {r['schedule']}, batch {r['batch_size']}{smoothing}"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake prints two lines, not the whole usage text above them."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def _number(minimum=None, maximum=None, positive=False):
+    """An argparse type: a finite float within bounds (float() alone accepts nan and inf)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or (positive and value <= 0) or \
+                (minimum is not None and value < minimum) or \
+                (maximum is not None and value > maximum):
+            bounds = "> 0" if positive else f">= {minimum:g}" if maximum is None else \
+                f"in [{minimum:g}, {maximum:g}]"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bounds}, got {text}")
+        return value
+    return parse
+
+
+def _check_save_path(path, force):
+    """Before training, not after it: --save must be writable, and an existing file is
+    replaced only with --force (a run must neither end in an error nor silently
+    overwrite an earlier run's weights)."""
+    from .serialize import check_writable
+    if os.path.exists(path) and not os.path.isdir(path) and not force:
+        raise FileExistsError(f"--save {path}: the file exists; pass --force to overwrite it, "
+                              f"or choose another path")
+    check_writable(path)
+
+
 def main(argv=None):
+    """The command line. A mistake (missing data, a diverged run, a --save path that
+    cannot be written) prints its message on stderr and exits with status 1; --debug
+    shows the traceback instead."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        if "--debug" in argv:
+            raise
+        print("python -m engine.train: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as err:
+        if "--debug" in argv:
+            raise
+        print(f"python -m engine.train: error: {err}", file=sys.stderr)
+        print("(run with --debug to see the traceback)", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _main(argv):
     from .models import MODELS, build, recipe
-    parser = argparse.ArgumentParser(
-        prog="python -m engine.train", description="Train a model from the zoo on MNIST (or any IDX dataset) and report test accuracy.",
+    parser = _Parser(
+        prog="python -m engine.train", allow_abbrev=False, description="Train a model from the zoo on MNIST (or any IDX dataset) and report test accuracy.",
         epilog="Each model has a recipe (engine/models/NAME.py: RECIPE) that sets the optimizer, "
                "learning rate, schedule and batch size; the flags below override it.")
     parser.add_argument("--model", default="mlp", choices=sorted(MODELS))
@@ -125,23 +216,34 @@ def main(argv=None):
                         help="'mnist', 'fashion-mnist', or a folder of the four IDX files")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
-    parser.add_argument("--lr", type=float, help="the (peak) learning rate")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--lr", type=_number(positive=True), help="the (peak) learning rate")
     parser.add_argument("--schedule", choices=["onecycle", "cosine", "none"],
                         help="learning-rate schedule over the whole run")
-    parser.add_argument("--momentum", type=float, help="for --optimizer sgd")
+    parser.add_argument("--momentum", type=_number(minimum=0),
+                        help="for --optimizer sgd and rmsprop")
     parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
                         help="Nesterov momentum, for --optimizer sgd")
-    parser.add_argument("--weight-decay", type=float)
-    parser.add_argument("--label-smoothing", type=float,
+    parser.add_argument("--weight-decay", type=_number(minimum=0))
+    parser.add_argument("--label-smoothing", type=_number(minimum=0, maximum=1),
                         help="mix this much of a uniform target into the one-hot labels")
     parser.add_argument("--device", default="auto", choices=["auto", "gpu", "cpu"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", metavar="PATH", help="write the trained weights here (safetensors)")
+    parser.add_argument("--save", metavar="PATH",
+                        help="write the trained weights here (safetensors); an existing file "
+                             "is replaced only with --force")
+    parser.add_argument("--force", action="store_true", help="let --save overwrite a file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--summary", action="store_true",
+                        help="print the model's layers, output shapes, parameters and FLOPs "
+                             "(engine.summary, as the playground shows it) and exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error, not just its message")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    if args.save:
+        _check_save_path(args.save, args.force)
 
     settings = recipe(args.model)
     for key in ("batch_size", "optimizer", "lr", "schedule", "momentum", "nesterov", "weight_decay",
@@ -155,13 +257,19 @@ def main(argv=None):
     if settings["batch_size"] < 1:
         parser.error(f"--batch-size must be at least 1, got {settings['batch_size']}")
 
-    from .data import MNIST, DataLoader
+    from .data import DATASETS, MNIST, DataLoader
     device = _backend.set_device(args.device)
     manual_seed(args.seed)
-    train_set, test_set = MNIST(args.dataset, train=True), MNIST(args.dataset, train=False)
+    fetch = args.dataset in DATASETS  # a name is fetched and cached if need be; a folder is read as it is
+    train_set = MNIST(args.dataset, train=True, download=fetch)
+    test_set = MNIST(args.dataset, train=False)
     train_loader = DataLoader(train_set, settings["batch_size"], shuffle=True, seed=args.seed)
     test_loader = DataLoader(test_set, 1000)
     model = build(args.model, in_shape=train_set.image_shape)
+    if args.summary:
+        from .summary import summary
+        print(summary(model, train_set.image_shape))
+        return None
     optimizer = make_optimizer(model.parameters(), **settings)
     scheduler = make_scheduler(optimizer, settings["schedule"], args.epochs * len(train_loader))
     print(f"model {args.model}: {sum(p.numel() for p in model.parameters()):,} parameters; "
@@ -184,8 +292,12 @@ def main(argv=None):
     print(f"device: {device}")
     if args.save:
         from .serialize import save
-        save(model.state_dict(), args.save)
-        print(f"weights saved to {args.save}")
+        state = model.state_dict()
+        check_finite_weights(state)
+        replacing = os.path.exists(args.save)
+        save(state, args.save)
+        print(f"weights saved to {args.save}" + (" (replacing the file that was there)"
+                                                 if replacing else ""))
     return accuracy
 
 

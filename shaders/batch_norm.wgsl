@@ -1,6 +1,7 @@
 // Batch normalisation, x viewed as (n, c, l), one thread per element:
 //     y = (x - mean[ch]) / sqrt(var[ch] + eps) * weight[ch] + bias[ch]
 // mean and var are the batch's statistics (training) or the running ones (eval).
+//!include common/index.wgsl
 override HAS_WEIGHT: bool = true;
 override HAS_BIAS: bool = true;
 struct Params { numel: u32, c: u32, l: u32, eps: f32 }
@@ -13,9 +14,8 @@ struct Params { numel: u32, c: u32, l: u32, eps: f32 }
 @group(0) @binding(6) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.numel) { return; }
     let ch = (i / p.l) % p.c;
     var v = (x[i] - mean[ch]) / sqrt(variance[ch] + p.eps);

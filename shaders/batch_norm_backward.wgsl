@@ -6,6 +6,7 @@
 // through mean and var gives
 //     dx = weight / std * (g - (sum(g) + xhat * sum(g * xhat)) / count)
 // where the sums run over the channel (batch_norm_stats.wgsl computes them).
+//!include common/index.wgsl
 override TRAINING: bool = true;
 override HAS_WEIGHT: bool = true;
 struct Params { numel: u32, c: u32, l: u32, eps: f32, count: f32 }
@@ -20,9 +21,8 @@ struct Params { numel: u32, c: u32, l: u32, eps: f32, count: f32 }
 @group(0) @binding(7) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.numel) { return; }
     let ch = (i / p.l) % p.c;
     let inv_std = 1.0 / sqrt(variance[ch] + p.eps);

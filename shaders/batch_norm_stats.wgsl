@@ -10,6 +10,8 @@
 //   1: (x - mean)^2        -> the biased variance; a second pass over x, because
 //                             E[x^2] - E[x]^2 loses every digit when |mean| >> std
 //   2: g * (x - mean) / sqrt(var + eps) = g * xhat  -> the weight's gradient
+//!include common/index.wgsl
+//!include common/reduce.wgsl
 override WHAT: u32 = 0u;
 struct Params { n: u32, c: u32, l: u32, chunk: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -18,8 +20,6 @@ struct Params { n: u32, c: u32, l: u32, chunk: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read> variance: array<f32>;   // WHAT 2
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;  // (c, nchunks)
 @group(0) @binding(5) var<uniform> p: Params;
-
-var<workgroup> partial: array<f32, 256>;
 
 fn summand(i: u32, ch: u32) -> f32 {
     switch WHAT {
@@ -30,9 +30,8 @@ fn summand(i: u32, ch: u32) -> f32 {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let w = wid.y * nwg.x + wid.x;          // = ch * nchunks + chunk, the whole workgroup's
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let w = workgroup_index(wg);          // = ch * nchunks + chunk, the whole workgroup's
     let count = p.n * p.l;
     let nchunks = (count + p.chunk - 1u) / p.chunk;
     if (w >= p.c * nchunks) { return; }
@@ -44,15 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         // the channel's k-th value: sample k / l, position k % l
         acc += summand(((k / p.l) * p.c + ch) * p.l + k % p.l, ch);
     }
-    partial[lid] = acc;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (lid < s) { partial[lid] += partial[lid + s]; }
-        workgroupBarrier();
-    }
+    acc = workgroup_reduce(SUM, lid, acc);
     if (lid == 0u) {
-        var total = partial[0];
-        if (WHAT == 2u) { total /= sqrt(variance[ch] + p.eps); }
-        out[w] = total;
+        if (WHAT == 2u) { acc /= sqrt(variance[ch] + p.eps); }
+        out[w] = acc;
     }
 }

@@ -3,6 +3,7 @@
 // The batch variance arrives biased (divided by count, what normalises the batch);
 // the running variance estimates the population's, so it takes the unbiased one,
 // times count / (count - 1), as PyTorch does.
+//!include common/index.wgsl
 struct Params { c: u32, momentum: f32, unbias: f32 }
 @group(0) @binding(0) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(1) var<storage, read_write> running_var: array<f32>;
@@ -11,9 +12,8 @@ struct Params { c: u32, momentum: f32, unbias: f32 }
 @group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let ch = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let ch = global_index(wg, lid);
     if (ch >= p.c) { return; }
     running_mean[ch] = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean[ch];
     running_var[ch] = (1.0 - p.momentum) * running_var[ch] + p.momentum * variance[ch] * p.unbias;

@@ -1,12 +1,41 @@
-// out = a <op> b with broadcasting. The host merges dims that both operands
-// walk contiguously, then passes the output shape and each operand's strides
-// (0 along a broadcast dim). OP follows BINARY_OPS in engine/backend/base.py.
-// A quiet NaN. Kept in a variable: Chrome's compiler rejects a NaN constant expression.
-var<private> NAN_BITS: u32 = 0x7fc00000u;
+// out = a <op> b with broadcasting. The host merges dims that both operands walk
+// contiguously, then passes the output shape and each operand's strides (0 along a
+// broadcast dim). OP is the op's code in engine/backend/elementwise_table.py, named
+// by the constants below (tests/test_elementwise_table.py checks that they agree);
+// arg0 and arg1 are its scalar arguments.
+//!include common/index.wgsl
+//!include common/math.wgsl
+
+const ADD: u32 = 0u;
+const SUB: u32 = 1u;
+const MUL: u32 = 2u;
+const DIV: u32 = 3u;
+const POW: u32 = 4u;
+const MAXIMUM: u32 = 5u;
+const MINIMUM: u32 = 6u;
+const EQ: u32 = 7u;
+const NE: u32 = 8u;
+const LT: u32 = 9u;
+const LE: u32 = 10u;
+const GT: u32 = 11u;
+const GE: u32 = 12u;
+const RELU_GRAD: u32 = 13u;
+const LEAKY_RELU_GRAD: u32 = 14u;
+const ELU_GRAD: u32 = 15u;
+const SIGMOID_GRAD: u32 = 16u;
+const TANH_GRAD: u32 = 17u;
+const LHS: u32 = 18u;
+const ABS_GRAD: u32 = 19u;
+const ERF_GRAD: u32 = 20u;
+const GELU_GRAD: u32 = 21u;
+const GELU_TANH_GRAD: u32 = 22u;
+const SILU_GRAD: u32 = 23u;
+const SOFTPLUS_GRAD: u32 = 24u;
+const HARDTANH_GRAD: u32 = 25u;
 
 override OP: u32 = 0u;
 struct Params {
-    n: u32, ndim: u32, alpha: f32, _pad: u32,
+    n: u32, ndim: u32, arg0: f32, arg1: f32,
     shape: array<vec4<u32>, 2>,      // output shape, up to 8 dims
     a_strides: array<vec4<u32>, 2>,
     b_strides: array<vec4<u32>, 2>,
@@ -16,45 +45,43 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-fn signed_pow(v: f32, e: f32) -> f32 {
-    if (e == 0.0) { return 1.0; }
-    let r = pow(abs(v), e);
-    if (v >= 0.0) { return r; }
-    if (fract(e) != 0.0) { return bitcast<f32>(NAN_BITS); }
-    if (fract(e * 0.5) != 0.0) { return -r; }
-    return r;
-}
-
-fn f(x: f32, y: f32, k: f32) -> f32 {
+fn f(x: f32, y: f32, s: f32, t: f32) -> f32 {
     switch OP {
-        case 0u:  { return x + y; }                               // add
-        case 1u:  { return x - y; }                               // sub
-        case 2u:  { return x * y; }                               // mul
-        case 3u:  { return x / y; }                               // div
-        case 4u:  { return signed_pow(x, y); }                    // pow
-        case 5u:  { return max(x, y); }                           // maximum
-        case 6u:  { return min(x, y); }                           // minimum
-        case 7u:  { return select(0.0, 1.0, x == y); }            // eq
-        case 8u:  { return select(0.0, 1.0, x != y); }            // ne
-        case 9u:  { return select(0.0, 1.0, x < y); }             // lt
-        case 10u: { return select(0.0, 1.0, x <= y); }            // le
-        case 11u: { return select(0.0, 1.0, x > y); }             // gt
-        case 12u: { return select(0.0, 1.0, x >= y); }            // ge
-        // backward helpers: x is the incoming gradient, y what the forward saved
-        case 13u: { return select(0.0, x, y > 0.0); }             // relu_grad (y = input)
-        case 14u: { return select(k * x, x, y > 0.0); }           // leaky_relu_grad
-        case 15u: { return select(x * k * exp(y), x, y > 0.0); }  // elu_grad
-        case 16u: { return x * y * (1.0 - y); }                   // sigmoid_grad (y = output)
-        case 17u: { return x * (1.0 - y * y); }                   // tanh_grad (y = output)
-        case 18u: { return x; }                                   // lhs: a broadcast to out
-        default:  { return x; }
+        case ADD: { return x + y; }
+        case SUB: { return x - y; }
+        case MUL: { return x * y; }
+        case DIV: { return x / y; }
+        case POW: { return signed_pow(x, y); }
+        case MAXIMUM: { return max(x, y); }
+        case MINIMUM: { return min(x, y); }
+        case EQ: { return select(0.0, 1.0, x == y); }
+        case NE: { return select(0.0, 1.0, x != y); }
+        case LT: { return select(0.0, 1.0, x < y); }
+        case LE: { return select(0.0, 1.0, x <= y); }
+        case GT: { return select(0.0, 1.0, x > y); }
+        case GE: { return select(0.0, 1.0, x >= y); }
+        case LHS: { return x; }                                      // a broadcast to out
+        // gradients of unary ops: x is the incoming gradient, y what the forward saved
+        // (the row's `saves`), s and t the op's scalar arguments
+        case RELU_GRAD: { return select(0.0, x, y > 0.0); }          // y: relu's output
+        case LEAKY_RELU_GRAD: { return select(s * x, x, y > 0.0); }
+        case ELU_GRAD: { return select(x * s * exp(y), x, y > 0.0); }
+        case SIGMOID_GRAD: { return x * y * (1.0 - y); }             // y: the output
+        case TANH_GRAD: { return x * (1.0 - y * y); }                // y: the output
+        case ABS_GRAD: { return x * sign(y); }
+        case ERF_GRAD: { return x * 1.1283791670955126 * exp(-y * y); }
+        case GELU_GRAD: { return x * gelu_slope(y); }
+        case GELU_TANH_GRAD: { return x * gelu_tanh_slope(y); }
+        case SILU_GRAD: { let sg = sigmoid(y); return x * sg * (1.0 + y * (1.0 - sg)); }
+        case SOFTPLUS_GRAD: { return select(x * sigmoid(s * y), x, s * y > t); }
+        case HARDTANH_GRAD: { return select(0.0, x, y > s && y < t); }  // y: the output
+        default: { return x; }
     }
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.n) { return; }
     // Walk the output index from the last dim to the first, accumulating offsets.
     var rest = i;
@@ -67,5 +94,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         ia += coord * p.a_strides[u32(d) / 4u][u32(d) % 4u];
         ib += coord * p.b_strides[u32(d) / 4u][u32(d) % 4u];
     }
-    out[i] = f(a[ia], b[ib], p.alpha);
+    out[i] = f(a[ia], b[ib], p.arg0, p.arg1);
 }

@@ -5,6 +5,7 @@
 //   take:  piece[o, j] = big[o, start + j]   (cat's backward: one per input)
 // Joining along dim d: outer = prod(shape[:d]), and piece, whole and start are
 // sizes along d times inner = prod(shape[d+1:]).
+//!include common/index.wgsl
 struct Params { outer: u32, piece: u32, whole: u32, start: u32 }
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
@@ -15,17 +16,13 @@ fn position(i: u32) -> u32 {   // where piece element i sits in the big tensor
 }
 
 @compute @workgroup_size(256)
-fn place(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-    if (i >= p.outer * p.piece) { return; }
-    dst[position(i)] = src[i];
+fn place(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
+    if (i < p.outer * p.piece) { dst[position(i)] = src[i]; }
 }
 
 @compute @workgroup_size(256)
-fn take(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-    if (i >= p.outer * p.piece) { return; }
-    dst[i] = src[position(i)];
+fn take(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
+    if (i < p.outer * p.piece) { dst[i] = src[position(i)]; }
 }

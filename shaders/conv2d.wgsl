@@ -18,6 +18,8 @@
 // stops an invocation after 65,535 loop iterations in all) and gives mode 2,
 // whose output is a few tiles but whose sum runs over the whole batch, enough
 // workgroups to keep every core busy.
+//!include common/index.wgsl
+//!include common/tile_product.wgsl
 override MODE: u32 = 0u;
 override TM: u32 = 64u;
 override HAS_BIAS: bool = false;
@@ -160,13 +162,10 @@ fn store_row(z: u32, m: u32, j: u32, v: vec4<f32>) {
     }
 }
 
-var<workgroup> a_tile: array<vec4<f32>, 256>;   // [k][m / 4]: TM / 4 vec4 per k
-var<workgroup> b_tile: array<vec4<f32>, 256>;   // [k][j / 4]: 16 vec4 per k
-
 @compute @workgroup_size(16, TM / 4u)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-    let tile = wid.y * nwg.x + wid.x;   // the host may spread the tiles over x and y
+fn main(wg: Workgroup, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let wid = wg.id;
+    let tile = workgroup_index(wg);   // the host may spread the tiles over x and y
     if (tile >= p.col_tiles * ((p.M + TM - 1u) / TM)) { return; }
     let m0 = (tile / p.col_tiles) * TM;
     let j0 = (tile % p.col_tiles) * 64u;
@@ -188,10 +187,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let col3 = column_place(min(jb + 3u, last));
     let ok = vec4<bool>(jb < p.cols, jb + 1u < p.cols, jb + 2u < p.cols, jb + 3u < p.cols);
 
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var acc = Block();
 
     for (var k0 = k_begin; k0 < k_end; k0 += 16u) {
         var av = vec4<f32>(0.0);
@@ -213,21 +209,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             b_tile[kb * 16u + t % 16u] = bv;
         }
         workgroupBarrier();
-        for (var k = 0u; k < 16u; k++) {
-            let a = a_tile[k * 16u + lid.y];   // rows m0 + 4 * lid.y .. + 3 at this k
-            let b = b_tile[k * 16u + lid.x];   // columns j0 + 4 * lid.x .. + 3 at this k
-            acc0 += a.x * b;
-            acc1 += a.y * b;
-            acc2 += a.z * b;
-            acc3 += a.w * b;
-        }
+        multiply_tiles(&acc, lid.y, lid.x);
         workgroupBarrier();
     }
-
-    let m = m0 + lid.y * 4u;
-    let j = j0 + lid.x * 4u;
-    store_row(wid.z, m, j, acc0);
-    store_row(wid.z, m + 1u, j, acc1);
-    store_row(wid.z, m + 2u, j, acc2);
-    store_row(wid.z, m + 3u, j, acc3);
+    store_block(wid.z, m0 + lid.y * 4u, j0 + lid.x * 4u, acc);
 }

@@ -1,6 +1,7 @@
 // d loss / d logits = (softmax(logits) - wanted) * grad_out * scale, one thread
 // per element, where wanted = (1 - smoothing) onehot + smoothing / cols.
 // scale is 1/rows for the mean over the batch.
+//!include common/index.wgsl
 struct Params { rows: u32, cols: u32, scale: f32, smoothing: f32 }
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
@@ -10,9 +11,8 @@ struct Params { rows: u32, cols: u32, scale: f32, smoothing: f32 }
 @group(0) @binding(5) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.rows * p.cols) { return; }
     let row = i / p.cols;
     let col = i % p.cols;

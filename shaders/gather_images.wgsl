@@ -2,6 +2,7 @@
 //   out[r, j] = images[indices[r], j] * scale + shift
 // The images buffer packs 4 uint8 pixels per 32-bit word (little-endian), so a
 // whole MNIST training set is 47 MB on the GPU and a step uploads only indices.
+//!include common/index.wgsl
 struct Params { count: u32, row_len: u32, scale: f32, shift: f32 }
 @group(0) @binding(0) var<storage, read> images: array<u32>;
 @group(0) @binding(1) var<storage, read> indices: array<i32>;
@@ -9,9 +10,8 @@ struct Params { count: u32, row_len: u32, scale: f32, shift: f32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.count * p.row_len) { return; }
     let r = i / p.row_len;
     let byte = u32(indices[r]) * p.row_len + i % p.row_len;

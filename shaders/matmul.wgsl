@@ -1,8 +1,7 @@
 // C[z] = op(A[z]) @ op(B[z]) (+ bias): a tiled matrix product for any M, N, K.
 //
 // Each workgroup of 16x16 threads computes a 64x64 tile of C; each thread a 4x4
-// block held in four vec4 accumulators (named variables, not an indexed array:
-// GPUs keep those in registers). The K dimension is walked in slices of 16: the
+// block (common/tile_product.wgsl). The K dimension is walked in slices of 16: the
 // workgroup stages a 64x16 slice of A and a 16x64 slice of B in shared memory,
 // then every thread reads them as vec4s. Out-of-range elements load as 0, so
 // sizes need not divide the tile. TRANS_A / TRANS_B read an operand stored
@@ -10,6 +9,7 @@
 // k in [k_begin, k_end): the host splits a very long K into slices and adds the
 // partial products (Mesa's lavapipe silently stops a shader after 65,535 loop
 // iterations in all; K = 32768 costs 34,816 here).
+//!include common/tile_product.wgsl
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
@@ -23,8 +23,6 @@ struct Params { M: u32, N: u32, K: u32, a_batch_stride: u32, b_batch_stride: u32
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TILE_K = 16u;
-var<workgroup> a_tile: array<vec4<f32>, 256>;   // [k][m / 4]: 16 x 16 vec4 = 64 x 16 floats
-var<workgroup> b_tile: array<vec4<f32>, 256>;   // [k][n / 4]
 
 fn load_a(offset: u32, m: u32, k: u32) -> f32 {
     if (m >= p.M || k >= p.k_end) { return 0.0; }
@@ -69,10 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var bk = t / 16u;  var bq = t % 16u;
     if (TRANS_B) { bk = t % 16u; bq = t / 16u; }
 
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var acc = Block();
 
     for (var k0 = p.k_begin; k0 < p.k_end; k0 += TILE_K) {
         let m = m0 + aq * 4u;
@@ -84,21 +79,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         b_tile[bk * 16u + bq] = vec4<f32>(load_b(b_off, kb, n), load_b(b_off, kb, n + 1u),
                                           load_b(b_off, kb, n + 2u), load_b(b_off, kb, n + 3u));
         workgroupBarrier();
-        for (var k = 0u; k < TILE_K; k++) {
-            let a = a_tile[k * 16u + lid.y];   // rows 4*lid.y .. +3 at this k
-            let b = b_tile[k * 16u + lid.x];   // cols 4*lid.x .. +3 at this k
-            acc0 += a.x * b;
-            acc1 += a.y * b;
-            acc2 += a.z * b;
-            acc3 += a.w * b;
-        }
+        multiply_tiles(&acc, lid.y, lid.x);
         workgroupBarrier();
     }
-
-    let m = m0 + lid.y * 4u;
-    let n = n0 + lid.x * 4u;
-    store_row(wid.z, m, n, acc0);
-    store_row(wid.z, m + 1u, n, acc1);
-    store_row(wid.z, m + 2u, n, acc2);
-    store_row(wid.z, m + 3u, n, acc3);
+    store_block(wid.z, m0 + lid.y * 4u, n0 + lid.x * 4u, acc);
 }

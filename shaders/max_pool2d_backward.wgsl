@@ -1,43 +1,18 @@
-// Gradient of max pooling as a gather: one thread per *input* pixel sums the output
-// gradients of the windows whose recorded maximum is this pixel. A scatter (each
-// output adding into its arg-max) would be simpler, but overlapping windows
-// (stride < kernel) can pick the same pixel and WGSL has no float atomics.
-// A pixel lies in at most ceil(kh / sh) x ceil(kw / sw) windows (and no more than
-// there are); the loop walks that grid, k = r * across + c, only k in [k0, k1): as in
-// max_pool2d.wgsl the host cuts a long walk into dispatches, each adding to the last.
-struct Params { planes: u32, in_h: u32, in_w: u32, out_h: u32, out_w: u32,
-                kh: u32, kw: u32, sh: u32, sw: u32, ph: u32, pw: u32, k0: u32, k1: u32 }
+// Gradient of max pooling as a gather (common/pool_backward.wgsl): one thread per input pixel
+// sums the output gradients of the windows whose recorded maximum is this pixel.
+//!include common/index.wgsl
+//!include common/pool_backward.wgsl
 @group(0) @binding(0) var<storage, read> grad: array<f32>;      // (planes, out_h, out_w)
 @group(0) @binding(1) var<storage, read> indices: array<i32>;   // from max_pool2d.wgsl
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;  // (planes, in_h, in_w)
 @group(0) @binding(3) var<uniform> p: Params;
 
-// The windows along one axis that contain padded position `pos`: [first, last).
-// Window o spans [o * stride, o * stride + kernel), so o > (pos - kernel) / stride
-// and o <= pos / stride.
-fn covering(pos: u32, kernel: u32, stride: u32, count: u32) -> vec2<u32> {
-    let first = select(0u, (pos - kernel) / stride + 1u, pos >= kernel);
-    return vec2<u32>(first, min(pos / stride + 1u, count));
+fn window_share(o: u32, pixel: u32) -> f32 {
+    return select(0.0, grad[o], indices[o] == i32(pixel));
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-    if (i >= p.planes * p.in_h * p.in_w) { return; }
-    let pixel = i % (p.in_h * p.in_w);          // h * in_w + w, the form `indices` uses
-    let plane = i / (p.in_h * p.in_w);
-    let rows = covering(pixel / p.in_w + p.ph, p.kh, p.sh, p.out_h);
-    let cols = covering(pixel % p.in_w + p.pw, p.kw, p.sw, p.out_w);
-    let across = min((p.kw + p.sw - 1u) / p.sw, p.out_w);   // most windows with a pixel, per row
-    var acc = 0.0;
-    if (p.k0 > 0u) { acc = dx[i]; }             // go on from the previous dispatch
-    for (var k = p.k0; k < p.k1; k++) {
-        let oh = rows.x + k / across;
-        let ow = cols.x + k % across;
-        if (oh >= rows.y || ow >= cols.y) { continue; }   // fewer windows at the edges
-        let o = (plane * p.out_h + oh) * p.out_w + ow;
-        if (indices[o] == i32(pixel)) { acc += grad[o]; }
-    }
-    dx[i] = acc;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
+    if (i < p.planes * p.in_h * p.in_w) { dx[i] = gather_windows(i); }
 }

@@ -1,9 +1,10 @@
 // out = x.permute(dims), copied as raw 32-bit words (float32 or int32). The host
 // passes the output shape and, for each output dim, the stride of the input dim
 // it comes from.
+//!include common/index.wgsl
 struct Params {
-    n: u32, ndim: u32, _p0: u32, _p1: u32,
-    shape: array<vec4<u32>, 2>,
+    n: u32, ndim: u32,
+    shape: array<vec4<u32>, 2>,       // up to 8 dims
     in_strides: array<vec4<u32>, 2>,
 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
@@ -11,9 +12,8 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.n) { return; }
     var rest = i;
     var src = 0u;

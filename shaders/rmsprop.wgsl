@@ -5,6 +5,8 @@
 //   momentum:  buf = momentum buf + g / denom;  p -= lr buf
 //   otherwise: p -= lr g / denom
 // CENTERED and MOMENTUM are pipeline constants, so an unused buffer is never read.
+//!include common/index.wgsl
+//!include common/weight_decay.wgsl
 override CENTERED: bool = false;
 override MOMENTUM: bool = false;
 struct Params { n: u32, lr: f32, alpha: f32, eps: f32, weight_decay: f32, momentum: f32 }
@@ -16,12 +18,10 @@ struct Params { n: u32, lr: f32, alpha: f32, eps: f32, weight_decay: f32, moment
 @group(0) @binding(5) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.n) { return; }
-    let w = param[i];
-    let g = grad[i] + p.weight_decay * w;
+    let g = decayed_grad(i);
     let sq = p.alpha * square_avg[i] + (1.0 - p.alpha) * g * g;
     square_avg[i] = sq;
     var denom = sqrt(sq) + p.eps;
@@ -35,5 +35,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         step = p.momentum * buf[i] + step;
         buf[i] = step;
     }
-    param[i] = w - p.lr * step;
+    param[i] -= p.lr * step;
 }

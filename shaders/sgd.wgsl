@@ -2,6 +2,8 @@
 //   d = g + weight_decay * p
 //   v = d on the first step, else momentum * v + (1 - dampening) * d
 //   p -= lr * (nesterov ? d + momentum * v : v)        (plain SGD: p -= lr * d)
+//!include common/index.wgsl
+//!include common/weight_decay.wgsl
 override MOMENTUM: bool = false;
 struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, weight_decay: f32,
                 nesterov: u32, first_step: u32 }
@@ -11,11 +13,10 @@ struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, weight_decay: f3
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.n) { return; }
-    var d = grad[i] + p.weight_decay * param[i];
+    var d = decayed_grad(i);
     if (MOMENTUM) {
         var v = d;
         if (p.first_step == 0u) { v = p.momentum * velocity[i] + (1.0 - p.dampening) * d; }

@@ -1,58 +1,74 @@
-// y = f(x), element by element. OP picks f when the pipeline is created; the
-// numbering follows UNARY_OPS in engine/backend/base.py.
-// A quiet NaN. Kept in a variable: Chrome's compiler rejects a NaN constant expression.
-var<private> NAN_BITS: u32 = 0x7fc00000u;
+// y = f(x), element by element. OP picks f when the pipeline is created: each op's
+// code is its row's in engine/backend/elementwise_table.py, named by the constants
+// below (tests/test_elementwise_table.py checks that they agree). arg0 and arg1 are
+// the op's scalar arguments, in the order of its row's `args`.
+//!include common/index.wgsl
+//!include common/math.wgsl
+
+const COPY: u32 = 0u;
+const NEG: u32 = 1u;
+const EXP: u32 = 2u;
+const LOG: u32 = 3u;
+const SQRT: u32 = 4u;
+const ABS: u32 = 5u;
+const RELU: u32 = 6u;
+const SIGMOID: u32 = 7u;
+const TANH: u32 = 8u;
+const LEAKY_RELU: u32 = 9u;
+const ELU: u32 = 10u;
+const SCALE: u32 = 11u;
+const ADD_SCALAR: u32 = 12u;
+const POW_SCALAR: u32 = 13u;
+const RSUB_SCALAR: u32 = 14u;
+const RDIV_SCALAR: u32 = 15u;
+const SIGN: u32 = 16u;
+const SQUARE: u32 = 17u;
+const ERF: u32 = 18u;
+const GELU: u32 = 19u;
+const GELU_TANH: u32 = 20u;
+const SILU: u32 = 21u;
+const SOFTPLUS: u32 = 22u;
+const HARDTANH: u32 = 23u;
 
 override OP: u32 = 0u;
-struct Params { n: u32, alpha: f32 }
+struct Params { n: u32, arg0: f32, arg1: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// tanh without overflow: exp(-2|v|) never exceeds 1 (some GPUs' tanh gives NaN at |v| > 44)
-fn safe_tanh(v: f32) -> f32 {
-    let e = exp(-2.0 * abs(v));
-    return sign(v) * (1.0 - e) / (1.0 + e);
-}
-
-// x^a for any sign of x: WGSL's pow is only defined for x >= 0
-fn signed_pow(v: f32, a: f32) -> f32 {
-    if (a == 0.0) { return 1.0; }
-    let r = pow(abs(v), a);
-    if (v >= 0.0) { return r; }
-    if (fract(a) != 0.0) { return bitcast<f32>(NAN_BITS); }   // NaN, like PyTorch
-    if (fract(a * 0.5) != 0.0) { return -r; }                      // odd power
-    return r;
-}
-
-fn f(v: f32, a: f32) -> f32 {
+fn f(v: f32, a: f32, b: f32) -> f32 {
     switch OP {
-        case 0u:  { return v; }                                  // copy
-        case 1u:  { return -v; }                                 // neg
-        case 2u:  { return exp(v); }                             // exp
-        case 3u:  { return log(v); }                             // log
-        case 4u:  { return sqrt(v); }                            // sqrt
-        case 5u:  { return abs(v); }                             // abs
-        case 6u:  { return max(v, 0.0); }                        // relu
-        case 7u:  { return 1.0 / (1.0 + exp(-v)); }              // sigmoid
-        case 8u:  { return safe_tanh(v); }                       // tanh
-        case 9u:  { return select(a * v, v, v > 0.0); }          // leaky_relu
-        case 10u: { return select(a * (exp(v) - 1.0), v, v > 0.0); }  // elu
-        case 11u: { return v * a; }                              // scale
-        case 12u: { return v + a; }                              // add_scalar
-        case 13u: { return signed_pow(v, a); }                   // pow_scalar
-        case 14u: { return a - v; }                              // rsub_scalar
-        case 15u: { return a / v; }                              // rdiv_scalar
-        case 16u: { return sign(v); }                            // sign
-        case 17u: { return v * v; }                              // square
-        default:  { return v; }
+        case COPY: { return v; }
+        case NEG: { return -v; }
+        case EXP: { return exp(v); }
+        case LOG: { return log(v); }
+        case SQRT: { return sqrt(v); }
+        case ABS: { return abs(v); }
+        case RELU: { return max(v, 0.0); }
+        case SIGMOID: { return sigmoid(v); }
+        case TANH: { return safe_tanh(v); }
+        case LEAKY_RELU: { return select(a * v, v, v > 0.0); }        // a: negative_slope
+        case ELU: { return select(a * (exp(v) - 1.0), v, v > 0.0); }  // a: alpha
+        case SCALE: { return v * a; }
+        case ADD_SCALAR: { return v + a; }
+        case POW_SCALAR: { return signed_pow(v, a); }
+        case RSUB_SCALAR: { return a - v; }
+        case RDIV_SCALAR: { return a / v; }
+        case SIGN: { return sign(v); }
+        case SQUARE: { return v * v; }
+        case ERF: { return erf(v); }
+        case GELU: { return v * normal_cdf(v); }
+        case GELU_TANH: { return v * 0.5 * (1.0 + gelu_tanh_inner(v)); }
+        case SILU: { return v * sigmoid(v); }
+        case SOFTPLUS: { return softplus(v, a, b); }                   // a: beta, b: threshold
+        case HARDTANH: { return min(max(v, a), b); }                   // a: min_val, b: max_val
+        default: { return v; }
     }
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);
     if (i >= p.n) { return; }
-    y[i] = f(x[i], p.alpha);
+    y[i] = f(x[i], p.arg0, p.arg1);
 }

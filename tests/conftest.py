@@ -80,3 +80,12 @@ def pytest_report_header(config):
                 f"({info.get('backend_type', '?')}, {info.get('adapter_type', '?')})")
     except Exception as err:  # the gpu-marked tests will fail and say why
         return f"webgrad gpu adapter: NONE ({err})"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (item.rep_call), so that a fixture can
+    save a screenshot when a browser test fails."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)

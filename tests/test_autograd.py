@@ -306,13 +306,12 @@ def test_sequential_indexing(device):
         nn.Sequential(nn.ReLU(), lambda x: x)
 
 
-def test_summary_counts_mlp_parameters(device, capsys):
+def test_summary_counts_mlp_parameters(device):
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256),
                         nn.ReLU(), nn.Linear(256, 10))
-    total = eg.summary(mlp)
-    assert total == 269_322
-    assert total == sum(p.numel() for p in mlp.parameters())
-    assert "269,322" in capsys.readouterr().out
+    s = eg.summary(mlp, (1, 28, 28))   # more in tests/test_summary.py
+    assert s.total_params == 269_322 == sum(p.numel() for p in mlp.parameters())
+    assert "269,322" in str(s)
 
 
 def test_module_forward_matches_torch(device):
@@ -331,3 +330,19 @@ def test_module_forward_matches_torch(device):
     (ty * ty).sum().backward()
     for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
         assert_close(p.grad.numpy(), tp.grad.numpy(), what=f"grad {name}")
+
+
+def test_download_reads_many_tensors_with_one_read_back(device, monkeypatch):
+    a = eg.tensor([[1.5, -2.0], [3.0, 4.25]])
+    b = eg.tensor([0, 1, 2, 3, 4], dtype="int32")
+    c = eg.zeros(3) + 7.0
+    backend = a.backend
+    calls = []
+    real = type(backend).download_many
+    monkeypatch.setattr(type(backend), "download_many",
+                        lambda self, arrays: calls.append(len(arrays)) or real(self, arrays))
+    raw = eg.download([a, b, c])
+    assert calls == [3]
+    assert raw == (np.array([1.5, -2.0, 3.0, 4.25], np.float32).tobytes()
+                   + np.arange(5, dtype=np.int32).tobytes() + np.full(3, 7.0, np.float32).tobytes())
+    assert eg.download([]) == b""

@@ -479,7 +479,8 @@ def test_softmax_wide_rows(device, shape, dim, log):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy(device, rows, classes, reduction):
     targets = np.random.default_rng(9).integers(0, classes, size=rows)
-    check_op(lambda x: F.cross_entropy(x, eg.tensor(targets.astype(np.int32)), reduction),
+    check_op(lambda x: F.cross_entropy(x, eg.tensor(targets.astype(np.int32)),
+                                       reduction=reduction),
              lambda x: TF.cross_entropy(x, torch.tensor(targets), reduction=reduction),
              [(rows, classes)], device)
 
@@ -489,8 +490,8 @@ def test_cross_entropy(device, rows, classes, reduction):
 @pytest.mark.parametrize("smoothing", [0.1, 1.0])
 def test_cross_entropy_label_smoothing(device, rows, classes, reduction, smoothing):
     targets = np.random.default_rng(11).integers(0, classes, size=rows)
-    check_op(lambda x: F.cross_entropy(x, eg.tensor(targets.astype(np.int32)), reduction,
-                                       label_smoothing=smoothing),
+    check_op(lambda x: F.cross_entropy(x, eg.tensor(targets.astype(np.int32)),
+                                       reduction=reduction, label_smoothing=smoothing),
              lambda x: TF.cross_entropy(x, torch.tensor(targets), reduction=reduction,
                                         label_smoothing=smoothing),
              [(rows, classes)], device)

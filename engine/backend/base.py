@@ -6,28 +6,24 @@ device arrays plus the sizes it needs, and returns a new device array (the
 optimizer updates work in place). Three backends implement them:
 
 - ``gpu.GPUBackend`` turns each primitive into one or two WGSL dispatches from
-  ``shaders/``; its subclasses ``wgpu_native`` (wgpu-py) and ``webgpu_js``
-  (Pyodide + ``navigator.gpu``) only supply buffers, pipelines and submits.
+  ``shaders/`` (the launchers in ``kernels/``, one module per op family, on the
+  runtime of ``runtime.py``); its subclasses ``wgpu_native`` (wgpu-py) and
+  ``webgpu_js`` (Pyodide + ``navigator.gpu``) only supply buffers, pipelines and
+  submits.
 - ``cpu_numpy.NumpyBackend`` implements the same primitives with numpy: the
   reference the GPU kernels are tested against, and the fallback natively.
 
 Keeping the interface at this level (rather than "run kernel X") is what lets
 numpy stand in for the GPU without emulating WGSL bindings and uniforms.
 """
+from . import elementwise_table
 
 FLOAT32, INT32, UINT8 = "float32", "int32", "uint8"
 ITEMSIZE = {FLOAT32: 4, INT32: 4, UINT8: 1}
 
-# Element-wise operations understood by `unary` and `binary`. Their numeric
-# codes are the `OP` override constants of shaders/unary.wgsl and binary.wgsl.
-UNARY_OPS = ("copy", "neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh",
-             "leaky_relu", "elu", "scale", "add_scalar", "pow_scalar", "rsub_scalar",
-             "rdiv_scalar", "sign", "square")
-BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum",
-              "eq", "ne", "lt", "le", "gt", "ge",
-              # backward helpers: (grad, saved) -> grad of the input
-              "relu_grad", "leaky_relu_grad", "elu_grad", "sigmoid_grad", "tanh_grad",
-              "lhs")  # "lhs" returns `a` broadcast to the output shape
+# Element-wise operations understood by `unary` and `binary`: one row each in
+# elementwise_table.py, whose codes are the OP constants of shaders/unary.wgsl and binary.wgsl.
+UNARY_OPS, BINARY_OPS = elementwise_table.UNARY_OPS, elementwise_table.BINARY_OPS
 REDUCE_OPS = ("sum", "max", "min")
 
 
@@ -35,6 +31,9 @@ class Backend:
     """What every backend provides. Arrays are flat; shapes travel beside them."""
 
     name = "abstract"
+    # True where device arrays live in host memory (numpy): reading one back costs no
+    # GPU round trip, so checks of device data (class targets) can run at once.
+    reads_are_free = False
 
     def describe(self) -> str:
         """Backend and adapter, e.g. 'gpu: llvmpipe (Vulkan, CPU adapter)'."""
@@ -49,11 +48,26 @@ class Backend:
     def download(self, arr) -> bytes:
         """Waits for pending work, returns the raw little-endian bytes."""
         raise NotImplementedError
+    def download_many(self, arrays) -> bytes:
+        """The raw bytes of several arrays, joined in order, with one wait for the device
+        (the playground's layer view reads a whole refresh this way)."""
+        return b"".join(self.download(a) for a in arrays)
+    def fill_(self, arr, value):
+        """In place: every element of `arr` becomes `value` (Tensor.zero_, zero_grad)."""
+        raise NotImplementedError
+    def copy_(self, dst, src):
+        """In place: `dst` takes `src`'s elements (same numel and dtype), so every
+        tensor that shares `dst` sees them (in-place arithmetic, +=)."""
+        raise NotImplementedError
     def synchronize(self): pass
 
     # -- element-wise ------------------------------------------------------
-    def unary(self, op, x, alpha=0.0): raise NotImplementedError
-    def binary(self, op, a, a_shape, b, b_shape, out_shape, alpha=0.0): raise NotImplementedError
+    def unary(self, op, x, *args):
+        """op(x, *args): `args` are the op's scalar arguments (its row's `args`)."""
+        raise NotImplementedError
+    def binary(self, op, a, a_shape, b, b_shape, out_shape, *args):
+        """op(a, b, *args), a and b broadcast to out_shape."""
+        raise NotImplementedError
     def cast(self, x, dtype): raise NotImplementedError
 
     # -- reductions and layout -------------------------------------------

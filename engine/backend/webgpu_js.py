@@ -1,10 +1,10 @@
 """GPU plumbing in the browser: WebGPU through Pyodide's JavaScript bridge.
 
-The same kernels and the same gpu.py run here as natively; only these calls
-differ. WebGPU is asynchronous; `pyodide.ffi.run_sync` (JSPI, on in Chromium)
-waits for a promise from synchronous Python, so the engine keeps one
+The same kernels, launchers and runtime (gpu.py) run here as natively; only
+these calls differ. WebGPU is asynchronous; `pyodide.ffi.run_sync` (JSPI, on in
+Chromium) waits for a promise from synchronous Python, so the engine keeps one
 synchronous API in both worlds. Every call into JavaScript costs a few
-microseconds, which is why gpu.py caches bind groups and keeps one compute
+microseconds, which is why runtime.py caches bind groups and keeps one compute
 pass open for a whole training step.
 """
 import js
@@ -36,6 +36,8 @@ class WebGPUBackend(GPUBackend):
         limits = {k: getattr(adapter.limits, k)
                   for k in ("maxStorageBufferBindingSize", "maxBufferSize")}
         self.device = run_sync(adapter.requestDevice(_obj({"requiredLimits": limits})))
+        self._set_buffer_limit(int(self.device.limits.maxBufferSize),
+                               int(self.device.limits.maxStorageBufferBindingSize))
         self.lost_reason = None
         self.device.lost.then(self._on_lost)
         usage = js.GPUBufferUsage
@@ -73,11 +75,15 @@ class WebGPUBackend(GPUBackend):
         staging.assign(data)
         self.device.queue.writeBuffer(handle, 0, staging)
 
-    def _read_buffer(self, handle, nbytes):
+    def _read_buffers(self, parts):
         self._check_device()
-        staging = self.device.createBuffer(_obj({"size": nbytes, "usage": self._read_usage}))
+        total = sum(nbytes for _, nbytes in parts)
+        staging = self.device.createBuffer(_obj({"size": total, "usage": self._read_usage}))
         encoder = self.device.createCommandEncoder()
-        encoder.copyBufferToBuffer(handle, 0, staging, 0, nbytes)
+        offset = 0
+        for handle, nbytes in parts:
+            encoder.copyBufferToBuffer(handle, 0, staging, offset, nbytes)
+            offset += nbytes
         self.device.queue.submit(to_js([encoder.finish()]))
         run_sync(staging.mapAsync(js.GPUMapMode.READ))
         data = js.Uint8Array.new(staging.getMappedRange()).to_bytes()

@@ -1,6 +1,6 @@
 """GPU plumbing natively: wgpu-py (Vulkan, Metal or DX12; Mesa's lavapipe on a
 machine without a GPU). Only buffers, pipelines and submits live here; what
-each primitive computes is in gpu.py and shaders/."""
+each primitive computes is in kernels/ and shaders/, the rest in runtime.py."""
 import os
 
 from . import NoGPUError
@@ -31,6 +31,8 @@ class WgpuBackend(GPUBackend):
         wanted = {k: limits[k] for k in ("max-storage-buffer-binding-size", "max-buffer-size")
                   if k in limits}
         self.device = adapter.request_device_sync(required_limits=wanted)
+        self._set_buffer_limit(self.device.limits["max-buffer-size"],
+                               self.device.limits["max-storage-buffer-binding-size"])
         self._storage_usage = (wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC
                                | wgpu.BufferUsage.COPY_DST)
         self._encoder = self._pass = None
@@ -49,8 +51,21 @@ class WgpuBackend(GPUBackend):
     def _write_buffer(self, handle, data):
         self.device.queue.write_buffer(handle, 0, data)
 
-    def _read_buffer(self, handle, nbytes):
-        return self.device.queue.read_buffer(handle, 0, nbytes)
+    def _read_buffers(self, parts):
+        total = sum(nbytes for _, nbytes in parts)
+        usage = self.wgpu.BufferUsage.MAP_READ | self.wgpu.BufferUsage.COPY_DST
+        staging = self.device.create_buffer(size=total, usage=usage)
+        encoder = self.device.create_command_encoder()
+        offset = 0
+        for handle, nbytes in parts:
+            encoder.copy_buffer_to_buffer(handle, 0, staging, offset, nbytes)
+            offset += nbytes
+        self.device.queue.submit([encoder.finish()])
+        staging.map_sync(self.wgpu.MapMode.READ)
+        data = bytes(staging.read_mapped())
+        staging.unmap()
+        staging.destroy()
+        return data
 
     def _create_pipeline(self, source, entry, constants, label):
         module = self._modules.get(source)

@@ -1,6 +1,8 @@
 """Datasets in the IDX format (MNIST and its relatives), read with the standard library alone."""
 from .idx import IdxFormatError, read_idx, write_idx
+from .datasets import DATASETS, ChecksumError, DatasetError, DownloadError, available_datasets, data_root
 from .mnist import MNIST, FashionMNIST
 from .loader import DataLoader, Subset
 
-__all__ = ["MNIST", "FashionMNIST", "DataLoader", "Subset", "read_idx", "write_idx", "IdxFormatError"]
+__all__ = ["MNIST", "FashionMNIST", "DataLoader", "Subset", "read_idx", "write_idx", "IdxFormatError",
+           "DATASETS", "available_datasets", "data_root", "DatasetError", "ChecksumError", "DownloadError"]

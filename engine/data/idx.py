@@ -50,11 +50,69 @@ def read_idx(source, name=None):
         with open(source, "rb") as f:
             raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = _gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:  # bad header/CRC, cut short, bad deflate
-            raise IdxFormatError(f"{name}: corrupt gzip data: {e}") from None
+        raw = _gunzip_idx(raw, name)
     return parse_idx(raw, name)
+
+
+# Deflate cannot compress better than about 1032:1, so a gzip file whose IDX header
+# declares more than this many bytes per compressed byte is cut short or forged.
+MAX_DEFLATE_RATIO = 1032
+# How far past the declared data we decompress: enough to reach the gzip trailer (and
+# check its CRC) or to count trailing garbage, little enough to stop a bomb at once.
+SLACK = 1 << 20
+
+
+def _gunzip_idx(raw, name):
+    """Decompress a gzipped IDX file, but never more than SLACK past the size its header
+    declares: a gzip bomb, a few KB that inflate to gigabytes, is stopped after its
+    header instead of filling memory."""
+    stream = _GzipStream(raw, name)
+    magic = stream.read(4)                      # 00 00 <dtype code> <ndim>
+    parts = [magic]
+    if len(magic) == 4 and magic[:2] == b"\0\0" and magic[2] in DTYPES:
+        ndim, itemsize = magic[3], DTYPES[magic[2]][2]
+        shape = stream.read(4 * ndim)
+        parts.append(shape)
+        if len(shape) == 4 * ndim:
+            declared = math.prod(struct.unpack(f">{ndim}I", shape)) * itemsize
+            if declared > MAX_DEFLATE_RATIO * len(raw):
+                raise IdxFormatError(f"{name}: the header declares {declared} bytes of data "
+                                     f"but {len(raw)} compressed bytes cannot hold that many; "
+                                     f"the file is truncated or not what it claims")
+            parts.append(stream.read(declared + SLACK))
+    stream.check_complete()
+    return b"".join(parts)   # parse_idx reports a bad header, short data or trailing garbage
+
+
+class _GzipStream:
+    """Incremental gunzip: read(n) returns at most n more bytes, decompressing no more."""
+
+    def __init__(self, raw, name):
+        self.name, self.tail = name, raw
+        self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)   # 16+: the gzip wrapper
+
+    def read(self, n):
+        parts = []
+        while n > 0:
+            try:
+                chunk = self.inflater.decompress(self.tail, n)
+            except zlib.error as e:   # bad header, bad deflate data, CRC mismatch
+                raise IdxFormatError(f"{self.name}: corrupt gzip data: {e}") from None
+            self.tail = self.inflater.unconsumed_tail
+            parts.append(chunk)
+            n -= len(chunk)
+            if self.inflater.eof and self.inflater.unused_data[:2] == b"\x1f\x8b":
+                self.tail = self.inflater.unused_data   # the next member of a multi-member gzip
+                self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif not chunk:
+                break
+        return b"".join(parts)
+
+    def check_complete(self):
+        """After the declared data: a stream cut short must not pass as a whole one."""
+        if not self.inflater.eof and not self.tail:
+            raise IdxFormatError(f"{self.name}: corrupt gzip data: the compressed stream ends "
+                                 f"before its end-of-stream marker (truncated file)")
 
 
 def parse_idx(raw, name="<bytes>"):

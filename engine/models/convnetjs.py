@@ -4,7 +4,7 @@ conv 5x5 x8 pad 2 + ReLU -> max-pool 2 -> conv 5x5 x16 pad 2 + ReLU -> max-pool 
 -> dense 10 (softmax in the loss). Feature maps: 28 -> 14 -> 4 (the second pool
 of 3 with stride 3 drops the last 2 rows and columns of 14, as ConvNetJS did).
 """
-from .. import nn
+from engine import nn
 
 RECIPE = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0,
               batch_size=32, schedule="onecycle", label_smoothing=0.1)

@@ -6,7 +6,7 @@ convolution by 2 gives 28x28 digits the same feature-map sizes (28 -> 14 -> 10
 -> 5). Modernised the usual way: ReLU instead of scaled tanh, max pooling
 instead of trainable sub-sampling.
 """
-from .. import nn
+from engine import nn
 
 RECIPE = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0,
               batch_size=32, schedule="onecycle", label_smoothing=0.1)

@@ -5,7 +5,7 @@ then a linear decay to almost zero) and label smoothing 0.1. In one epoch this
 reaches about 97.9% on MNIST where a constant-rate Adam(1e-3) stops near 96.8%:
 see docs/TRAINING.md.
 """
-from .. import nn
+from engine import nn
 
 RECIPE = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0,
               batch_size=32, schedule="onecycle", label_smoothing=0.1)

@@ -9,8 +9,10 @@ head: global average pool, dense 10
 A block computes relu(F(x) + x): the addition gives the gradient a path that
 skips F, which is what lets much deeper networks of these blocks train.
 """
-from .. import nn
-from ..nn import functional as F
+import math
+
+from engine import nn
+import engine.nn.functional as F
 
 RECIPE = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
               batch_size=32, schedule="onecycle", label_smoothing=0.1)
@@ -36,6 +38,10 @@ class ResidualBlock(nn.Module):
         y = self.bn2(self.conv2(y))
         skip = x if self.shortcut is None else self.shortcut(x)
         return F.relu(y + skip)
+
+    def flops(self, in_shape, out_shape):
+        """What forward adds to its layers' work, for engine.summary: the sum and the ReLU."""
+        return 2 * math.prod(out_shape)
 
 
 def build(in_shape=(1, 28, 28), num_classes=10, width=16):

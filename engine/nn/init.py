@@ -6,6 +6,7 @@ He/Kaiming doubles it for ReLU, which zeroes half of its inputs.
 """
 import math
 
+from ..autograd import no_grad
 from ..creation import rand, randn
 
 
@@ -28,8 +29,8 @@ def _fans(t):
 
 
 def _assign(t, new):
-    t.data = new.data
-    return t
+    with no_grad():   # in place, so every alias of t sees the new values
+        return t.copy_(new)
 
 
 def uniform_(t, a=0.0, b=1.0):
@@ -41,8 +42,8 @@ def normal_(t, mean=0.0, std=1.0):
 
 
 def constant_(t, value):
-    t.data = t.backend.full(t.numel(), value, t.dtype)
-    return t
+    with no_grad():
+        return t.fill_(value)
 
 
 def zeros_(t):

@@ -4,6 +4,7 @@ Assigning a Parameter or a Module as an attribute registers it, so
 `parameters()`, `state_dict()` and `train()/eval()` find it without any list
 kept by hand.
 """
+import sys
 from collections import OrderedDict
 
 from ..tensor import Tensor
@@ -20,12 +21,42 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _construction_site(module):
+    """(file name, line) of the code that constructed `module`: the first caller outside
+    the __init__ methods of the module itself. Error messages (and the playground's
+    editor) use it to point at the line that made a layer that does not fit."""
+    frame = sys._getframe(2)   # skip _construction_site and Module.__init__
+    while frame is not None and frame.f_locals.get("self") is module:
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+
+
+class RemovableHandle:
+    """What register_forward_hook returns: remove() takes the hook out again."""
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_created_at", _construction_site(self))
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -48,7 +79,20 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, args, output)
+            if replaced is not None:
+                output = replaced
+        return output
+
+    def register_forward_hook(self, hook):
+        """Call hook(module, inputs, output) after every forward pass, as PyTorch does; a
+        hook that returns a value replaces the output. Returns a handle: handle.remove().
+        The playground uses hooks to see each layer's activations without changing it."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     # -- walking the tree ----------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -84,9 +128,13 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
+        """As Optimizer.zero_grad: drop the gradients, or zero them in place (False)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
 
     def requires_grad_(self, flag=True):
         for p in self.parameters():
@@ -101,19 +149,23 @@ class Module:
         return state
 
     def load_state_dict(self, state, strict=True):
+        """Copy `state` ({name: Tensor or array}) into this model's tensors. Every key,
+        shape and dtype is checked before anything is copied, so a file that does not
+        fit leaves the model as it was, never half-loaded."""
         own = self.state_dict()
+        source = f"; loading {state.path}" if getattr(state, "path", None) else ""
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys "
+                           f"{unexpected}{source}")
+        for name, value in state.items():
+            if name in own:
+                _check_loadable(name, value, own[name], source)
         for name, value in state.items():
             if name not in own:
                 continue
             target = own[name]
-            shape = tuple(getattr(value, "shape", ()))
-            if shape != target.shape:
-                raise ValueError(f"load_state_dict: {name} has shape {shape} in the file but "
-                                 f"{target.shape} in the model")
             if not isinstance(value, Tensor):
                 from ..creation import tensor
                 value = tensor(value, dtype=target.dtype)
@@ -132,3 +184,18 @@ class Module:
 
     def extra_repr(self):
         return ""
+
+
+def _check_loadable(name, value, target, source):
+    """load_state_dict's test of one entry: the model's shape and dtype."""
+    shape = tuple(getattr(value, "shape", ()))
+    if shape != target.shape:
+        raise ValueError(f"load_state_dict: {name} has shape {shape} in the file but "
+                         f"{target.shape} in the model{source}")
+    dtype = getattr(value, "dtype", None)   # None for a list, which tensor() converts
+    if dtype is None:
+        return
+    is_float = str(dtype).replace("torch.", "").startswith("float")   # ours, numpy's, torch's
+    if is_float != (target.dtype == "float32"):
+        raise TypeError(f"load_state_dict: {name} has dtype {dtype} in the file but the "
+                        f"model's tensor is {target.dtype}{source}")

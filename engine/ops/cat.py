@@ -6,7 +6,7 @@ per input; the backward cuts the gradient into the same pieces again.
 """
 import math
 
-from ..autograd import Function
+from ..autograd import Function, check_same_device
 from ..tensor import Tensor
 
 
@@ -40,13 +40,12 @@ def _tensor_list(tensors, name):
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: item {i} is a {type(t).__name__}, not a tensor")
+    check_same_device(name, tensors)
     first = tensors[0]
     for i, t in enumerate(tensors):
         if t.dtype != first.dtype:
             raise TypeError(f"{name}: tensor {i} is {t.dtype} but tensor 0 is {first.dtype}; "
                             f"convert them with .float() or .int()")
-        if t.backend is not first.backend:
-            raise ValueError(f"{name}: tensor {i} is on {t.device}, tensor 0 on {first.device}")
     return list(tensors)
 
 

@@ -1,8 +1,11 @@
 """Element-wise ops: unary functions, broadcasting binary arithmetic, scalars.
 
-Kernels: shaders/unary.wgsl and shaders/binary.wgsl (one OP constant per op).
+Each op is one row of engine/backend/elementwise_table.py: its kernel code (the
+`case` of shaders/unary.wgsl or binary.wgsl), its numpy version, what its backward
+saves and its gradient rule. The Functions below apply those rows.
 """
-from ..autograd import Function
+from ..autograd import Function, check_same_device
+from ..backend.elementwise_table import UNARY, BINARY
 from ..tensor import Tensor
 from .shape import broadcast_shapes, unbroadcast
 
@@ -13,94 +16,62 @@ def _new(x, data, shape=None):
 
 # -- unary functions and their derivatives ----------------------------------------
 
+def _saved(row, named):
+    """The tensors a row's `saves` asks for, e.g. "y" -> (y,)."""
+    return tuple(named[letter] for letter in row.saves)
+
+
 class Unary(Function):
-    """y = f(x); the backward uses whichever of x or y makes f' cheapest."""
+    """y = op(x, *args). What it saves and its backward are the op's row in UNARY."""
 
-    # op -> (binary grad op, use the output y instead of the input x)
-    GRADS = {"relu": ("relu_grad", False), "leaky_relu": ("leaky_relu_grad", False),
-             "elu": ("elu_grad", False), "sigmoid": ("sigmoid_grad", True),
-             "tanh": ("tanh_grad", True)}
-
-    def forward(self, x, op, alpha=0.0):
-        self.op, self.alpha = op, alpha
-        y = _new(x, x.backend.unary(op, x.data, alpha))
-        self.save_for_backward(x, y)
+    def forward(self, x, op, args=()):
+        self.row, self.args = UNARY[op], args
+        y = _new(x, x.backend.unary(op, x.data, *args))
+        self.save_for_backward(*_saved(self.row, {"x": x, "y": y}))
         return y
 
     def backward(self, g):
-        x, y = self.saved
-        op, a = self.op, self.alpha
-        if op in self.GRADS:
-            grad_op, use_y = self.GRADS[op]
-            saved = y if use_y else x
-            return _new(g, g.backend.binary(grad_op, g.data, g.shape, saved.data, g.shape,
-                                            g.shape, a))
-        if op == "neg":
-            return -g
-        if op == "exp":
-            return g * y
-        if op == "log":
-            return g / x
-        if op == "sqrt":
-            return g / (y * 2.0)
-        if op == "abs":
-            return g * unary("sign", x)
-        if op == "square":
-            return g * x * 2.0
-        if op == "scale":
-            return g * a
-        if op == "add_scalar":
-            return g
-        if op == "pow_scalar":
-            return g * unary("pow_scalar", x, a - 1.0) * a
-        if op == "rsub_scalar":
-            return -g
-        if op == "rdiv_scalar":  # d(a/x) = -a/x^2 = -y/x
-            return -g * y / x
-        raise NotImplementedError(f"no gradient for {op}")
+        grad = self.row.grad
+        if grad is None:
+            raise NotImplementedError(f"no gradient for {self.row.name}")
+        if isinstance(grad, str):   # one kernel: binary grad op of (g, what was saved)
+            (saved,) = self.saved
+            return _new(g, g.backend.binary(grad, g.data, g.shape, saved.data, g.shape,
+                                            g.shape, *self.args))
+        return grad(g, *self.saved, *self.args)
 
 
-def unary(op, x, alpha=0.0):
-    return Unary.apply(x, op=op, alpha=float(alpha))
+def unary(op, x, *args):
+    """op(x, *args) for an op of UNARY; args: its scalar arguments (the row's `args`)."""
+    row = UNARY[op]
+    if len(args) != len(row.args):
+        raise TypeError(f"{op} takes {len(row.args)} scalar argument(s) "
+                        f"{', '.join(row.args) or ''}, got {len(args)}")
+    return Unary.apply(x, op=op, args=tuple(float(a) for a in args))
 
 
 # -- binary arithmetic with broadcasting ------------------------------------------
 
 class Binary(Function):
+    """op(a, b) broadcast; what it saves and its backward are the op's row in BINARY."""
+
     def forward(self, a, b, op):
-        self.op = op
+        self.row, self.shapes = BINARY[op], (a.shape, b.shape)
         shape = broadcast_shapes(a.shape, b.shape)
-        self.save_for_backward(a, b)
+        self.save_for_backward(*_saved(self.row, {"a": a, "b": b}))
         return _new(a, a.backend.binary(op, a.data, a.shape, b.data, b.shape, shape), shape)
 
     def backward(self, g):
-        a, b = self.saved
-        op = self.op
-        if op == "add":
-            ga, gb = g, g
-        elif op == "sub":
-            ga, gb = g, -g
-        elif op == "mul":
-            ga, gb = g * b, g * a
-        elif op == "div":
-            ga, gb = g / b, -g * a / (b * b)
-        elif op == "pow":  # d(a^b) = b a^(b-1) da + a^b ln(a) db
-            y = binary("pow", a, b)
-            ga, gb = g * b * binary("pow", a, b - 1.0), g * y * unary("log", a)
-        elif op in ("maximum", "minimum"):  # the gradient goes to the winner (ties: split)
-            win = binary("gt" if op == "maximum" else "lt", a, b)
-            tie = binary("eq", a, b) * 0.5
-            ga, gb = g * (win + tie), g * (1.0 - win - tie)
-        else:
-            raise NotImplementedError(f"no gradient for {op}")
-        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+        if self.row.grad is None:
+            raise NotImplementedError(f"no gradient for {self.row.name}")
+        ga, gb = self.row.grad(g, *self.saved)
+        return unbroadcast(ga, self.shapes[0]), unbroadcast(gb, self.shapes[1])
 
 
 def _check(a, b, name):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"{name}: unsupported operand types {type(a).__name__} and {type(b).__name__}")
-    if a.backend is not b.backend:
-        raise ValueError(f"{name}: tensors live on different devices ({a.device} and {b.device})")
+    check_same_device(name, a, b)
 
 
 def binary(op, a, b):

@@ -51,7 +51,8 @@ def sum(x, dim=None, keepdim=False):
 def mean(x, dim=None, keepdim=False):
     _check_dim(x, dim, "mean")
     count = x.numel() if dim is None else x.shape[dim]
-    return sum(x, dim, keepdim) * (1.0 / builtins.max(count, 1))
+    # the mean of nothing is 0 / 0 = NaN, as in PyTorch (the sum of nothing is 0)
+    return sum(x, dim, keepdim) * (1.0 / count if count else math.nan)
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):

@@ -3,6 +3,7 @@
 Each optimizer's `step` is one fused GPU kernel per parameter
 (shaders/sgd.wgsl, shaders/adam.wgsl) that updates it in place.
 """
+import math
 
 
 class Optimizer:
@@ -17,6 +18,7 @@ class Optimizer:
             full = dict(defaults)
             full.update(group)
             full["params"] = list(full["params"])
+            self._check_finite(full)
             for p in full["params"]:
                 if not getattr(p, "requires_grad", False):
                     raise ValueError(f"{type(self).__name__}: a parameter of shape "
@@ -33,10 +35,23 @@ class Optimizer:
         for group in self.param_groups:
             group["lr"] = value
 
+    def _check_finite(self, group):
+        """A NaN or infinite hyperparameter (lr=nan slips past `lr < 0`) would turn every
+        weight into NaN at the first step."""
+        for key, value in group.items():
+            numbers = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(v, (int, float)) and not math.isfinite(v) for v in numbers):
+                raise ValueError(f"{type(self).__name__}: {key}={value} must be finite")
+
     def zero_grad(self, set_to_none=True):
+        """set_to_none=True (PyTorch's default) drops the gradients, freeing their buffers;
+        False zeroes each .grad in place, keeping the tensor and its buffer."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
 
     def _params_with_grad(self):
         for group in self.param_groups:

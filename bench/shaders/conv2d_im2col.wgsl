@@ -1,7 +1,9 @@
-// The im2col alternative to conv2d.wgsl, kept for bench/bench_conv.py --strategies:
+// The im2col alternative to shaders/conv2d.wgsl, kept for bench/bench_conv.py
+// --strategies (here, not in shaders/: the browser never loads it):
 // unfold the input into col (N, C_in*KH*KW, OH*OW) so that a convolution is
 // shaders/matmul.wgsl's w (C_out, K) @ col[n]; col2im folds a gradient of col
 // back onto the input (a gather: each input pixel sums the columns it was copied to).
+//!include common/index.wgsl
 struct Params {
     N: u32, C_in: u32, H: u32, W: u32,
     KH: u32, KW: u32, OH: u32, OW: u32,
@@ -12,9 +14,8 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
-fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;   // col[n, (ci, kh, kw), (oh, ow)]
+fn im2col(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);   // col[n, (ci, kh, kw), (oh, ow)]
     let pixels = p.OH * p.OW;
     let taps = p.KH * p.KW;
     if (i >= p.N * p.C_in * taps * pixels) { return; }
@@ -31,9 +32,8 @@ fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 }
 
 @compute @workgroup_size(256)
-fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.y * nwg.x + wid.x) * 256u + lid;   // dx[n, ci, h, w]
+fn col2im(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);   // dx[n, ci, h, w]
     if (i >= p.N * p.C_in * p.H * p.W) { return; }
     let w = i % p.W;
     let h = (i / p.W) % p.H;

@@ -1,0 +1,44 @@
+"""Launchers for engine/ops/loss.py: softmax and log-softmax with their backward
+(shaders/softmax.wgsl, softmax_backward.wgsl) and the fused cross-entropy
+(cross_entropy.wgsl, cross_entropy_backward.wgsl)."""
+from ..base import FLOAT32
+from ..runtime import grid
+
+WIDE_ROW = 256   # rows wider than this get a workgroup each
+
+
+class LossKernels:
+    def _run_rows(self, kernel, arrays, params, constants=None):
+        """A row-wise kernel: one thread per row for narrow rows, a workgroup per row
+        for wide ones (bounded loops per thread; lavapipe stops after 65,535)."""
+        rows, cols = params["rows"], params["cols"]
+        if cols <= WIDE_ROW:
+            self._run(kernel, arrays, params, rows, constants=constants)
+        else:
+            self._run(kernel, arrays, params, groups=grid(rows), entry="per_workgroup",
+                      constants=constants)
+
+    def softmax(self, x, rows, cols, log=False):
+        out = self._alloc(rows * cols, FLOAT32)
+        self._run_rows("softmax", [x, out], dict(rows=rows, cols=cols), {"LOG": bool(log)})
+        return out
+
+    def softmax_backward(self, y, g, rows, cols, log=False):
+        out = self._alloc(rows * cols, FLOAT32)
+        self._run_rows("softmax_backward", [y, g, out], dict(rows=rows, cols=cols),
+                       {"LOG": bool(log)})
+        return out
+
+    def cross_entropy(self, logits, targets, rows, cols, smoothing=0.0):
+        losses, lse = self._alloc(rows, FLOAT32), self._alloc(rows, FLOAT32)
+        self._run_rows("cross_entropy", [logits, targets, losses, lse],
+                       dict(rows=rows, cols=cols, smoothing=float(smoothing)))
+        return losses, lse
+
+    def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
+                               smoothing=0.0):
+        out = self._alloc(rows * cols, FLOAT32)
+        self._run("cross_entropy_backward", [logits, targets, lse, grad_out, out],
+                  dict(rows=rows, cols=cols, scale=float(scale), smoothing=float(smoothing)),
+                  rows * cols)
+        return out

@@ -1,0 +1,27 @@
+// What the four pooling kernels share. Images are (planes, in_h, in_w), planes =
+// N * C; windows kh x kw, every (sh, sw) pixels, over the input padded by (ph, pw).
+// A thread walks positions k in [k0, k1) only: Mesa's lavapipe stops a thread after
+// 65,535 loop iterations in all, so the host cuts long walks (huge windows, global
+// pooling) into several dispatches, each going on from the previous one's result.
+struct Params { planes: u32, in_h: u32, in_w: u32, out_h: u32, out_w: u32,
+                kh: u32, kw: u32, sh: u32, sw: u32, ph: u32, pw: u32, k0: u32, k1: u32 }
+
+// -- forward: a thread per output ------------------------------------------------
+// Output i's window: its plane's first pixel, and its top-left corner (which may lie
+// in the padding).
+struct Window { base: u32, top: i32, left: i32 }
+
+fn window_of(i: u32) -> Window {
+    let ow = i % p.out_w;
+    let oh = (i / p.out_w) % p.out_h;
+    return Window((i / (p.out_w * p.out_h)) * p.in_h * p.in_w,
+                  i32(oh * p.sh) - i32(p.ph), i32(ow * p.sw) - i32(p.pw));
+}
+
+// Pixel k = r * kw + c of the window as h * in_w + w within its plane, or -1 in the padding.
+fn window_pixel(win: Window, k: u32) -> i32 {
+    let h = win.top + i32(k / p.kw);
+    let w = win.left + i32(k % p.kw);
+    if (h < 0 || w < 0 || h >= i32(p.in_h) || w >= i32(p.in_w)) { return -1; }
+    return h * i32(p.in_w) + w;
+}

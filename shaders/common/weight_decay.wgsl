@@ -1,0 +1,6 @@
+// PyTorch's weight_decay for the optimizers (L2 regularisation folded into the
+// gradient): g + weight_decay * p. Reads the including kernel's `param` and `grad`
+// bindings and its p.weight_decay.
+fn decayed_grad(i: u32) -> f32 {
+    return grad[i] + p.weight_decay * param[i];
+}

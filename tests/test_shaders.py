@@ -1,0 +1,179 @@
+"""The WGSL sources: includes (engine/shaders.py), every kernel compiling, and what ships.
+
+Shared code lives once in shaders/common/ and is pulled in by `//!include` lines;
+these tests check that the includes resolve (recursively, each file once, cycles
+reported with their chain), that every kernel and entry point compiles on the GPU
+adapter, and that the browser's zip carries shaders/common/ but no bench-only kernel.
+"""
+import os
+import re
+
+import pytest
+
+import engine as eg
+from engine import shaders
+from engine.shaders import ShaderIncludeError, load_shader
+
+SHADER_DIR = shaders._DIR
+KERNELS = sorted(f[:-5] for f in os.listdir(SHADER_DIR) if f.endswith(".wgsl"))
+COMMON = sorted("common/" + f[:-5] for f in os.listdir(os.path.join(SHADER_DIR, "common"))
+                if f.endswith(".wgsl"))
+ENTRY = re.compile(r"@compute[^\n]*\n\s*fn (\w+)\(")
+
+
+@pytest.fixture
+def shader_dir(tmp_path, monkeypatch):
+    """A scratch shaders folder, with the caches emptied before and after."""
+    monkeypatch.setattr(shaders, "_files", {})
+    monkeypatch.setattr(shaders, "_kernels", {})
+    monkeypatch.setattr(shaders, "_DIR", str(tmp_path))
+    (tmp_path / "common").mkdir()
+
+    def write(name, text):
+        (tmp_path / (name + ".wgsl")).write_text(text)
+    return write
+
+
+def test_includes_resolve_recursively_and_once(shader_dir):
+    shader_dir("common/a", "//!include common/c.wgsl\nfn a() {}\n")
+    shader_dir("common/b", "//!include common/c.wgsl\nfn b() {}\n")
+    shader_dir("common/c", "fn c() {}\n")
+    shader_dir("k", "// k\n//!include common/a.wgsl\n//!include common/b.wgsl\nfn main() {}\n")
+    assert load_shader("k") == "// k\nfn c() {}\nfn a() {}\nfn b() {}\nfn main() {}\n"
+
+
+def test_include_cycle_names_the_chain(shader_dir):
+    shader_dir("common/a", "//!include common/b.wgsl\n")
+    shader_dir("common/b", "fn b() {}\n//!include common/a.wgsl\n")
+    shader_dir("k", "//!include common/a.wgsl\n")
+    with pytest.raises(ShaderIncludeError,
+                       match=r"include cycle: k\.wgsl -> common/a\.wgsl -> common/b\.wgsl -> "
+                             r"common/a\.wgsl \(line 2 of common/b\.wgsl\)"):
+        load_shader("k")
+    shader_dir("self", "//!include self.wgsl\n")
+    with pytest.raises(ShaderIncludeError, match=r"self\.wgsl -> self\.wgsl"):
+        load_shader("self")
+
+
+def test_missing_include_names_the_includer(shader_dir):
+    shader_dir("k", "//!include common/nowhere.wgsl\n")
+    with pytest.raises(FileNotFoundError, match=r"'common/nowhere' \(included by k\) not found"):
+        load_shader("k")
+
+
+def test_sources_are_cached(shader_dir):
+    shader_dir("common/c", "fn c() {}\n")
+    shader_dir("k", "//!include common/c.wgsl\n")
+    first = load_shader("k")
+    shader_dir("common/c", "fn changed() {}\n")   # not read again
+    assert load_shader("k") is first
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_kernel_is_assembled(name):
+    source = load_shader(name)
+    assert "//!include" not in source
+    # each shared function is defined once, however many headers include its file
+    defined = re.findall(r"^fn (\w+)\(", source, re.M)
+    assert len(defined) == len(set(defined)), f"{name}: a function defined twice"
+
+
+@pytest.mark.gpu
+def test_every_kernel_compiles():
+    """Every entry point of every kernel (shaders/ and bench/shaders/) makes a pipeline
+    with its default constants on the GPU adapter (naga here; the browser tests use Tint)."""
+    eg.set_device("gpu")
+    backend = eg.tensor([0.0]).backend
+    bench = os.path.join(os.path.dirname(SHADER_DIR), "bench", "shaders")
+    names = KERNELS + [os.path.join(bench, f) for f in os.listdir(bench) if f.endswith(".wgsl")]
+    for name in names:
+        entries = ENTRY.findall(load_shader(name))
+        assert entries, name
+        for entry in entries:
+            backend._create_pipeline(load_shader(name), entry, {}, f"{name}:{entry}")
+
+
+def test_common_files_are_all_used():
+    used = set()
+    for name in KERNELS:
+        with open(shaders.shader_path(name), encoding="utf-8") as f:
+            used.update(re.findall(r"^//!include (\S+)\.wgsl", f.read(), re.M))
+    for name in COMMON:
+        with open(shaders.shader_path(name), encoding="utf-8") as f:
+            used.update(re.findall(r"^//!include (\S+)\.wgsl", f.read(), re.M))
+    assert set(COMMON) <= used, f"never included: {set(COMMON) - used}"
+
+
+def test_the_browser_gets_common_and_no_bench_kernels():
+    """server.py zips shaders/ with its subfolders; bench-only kernels live in bench/shaders/."""
+    import io
+    import zipfile
+
+    import server
+    names = set(zipfile.ZipFile(io.BytesIO(server.build_engine_zip())).namelist())
+    assert {f"shaders/{n}.wgsl" for n in COMMON} <= names
+    assert not any("im2col" in n for n in names)
+
+
+BROWSER_CHECK = r'''
+import json, os, re
+import engine as eg
+import engine.nn.functional as F
+from engine.shaders import _DIR, load_shader
+
+def check(inputs):
+    eg.set_device("gpu")
+    backend = eg.tensor([0.0]).backend
+    compiled = []
+    for f in sorted(os.listdir(_DIR)):
+        if f.endswith(".wgsl"):
+            source = load_shader(f[:-5])
+            for entry in re.findall(r"@compute[^\n]*\n\s*fn (\w+)\(", source):
+                backend._create_pipeline(source, entry, {}, f"{f}:{entry}")   # raises if rejected
+                compiled.append(f"{f[:-5]}:{entry}")
+    x = eg.tensor(inputs)
+    results = {"gelu": F.gelu(x), "gelu_tanh": F.gelu(x, approximate="tanh"), "silu": F.silu(x),
+               "softplus": F.softplus(x, 2.0, 5.0), "hardtanh": F.hardtanh(x),
+               "softmax": x.reshape(2, 3).softmax(-1), "sum": x.sum()}
+    return json.dumps({"device": eg.get_device(), "compiled": compiled,
+                       "values": {k: v.tolist() for k, v in results.items()}})
+'''
+
+BROWSER_JS = """async (code) => {
+  const {loadPyodide} = await import("/pyodide/pyodide.mjs");
+  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
+  const zip = new Uint8Array(await (await fetch("/engine.zip")).arrayBuffer());
+  pyodide.unpackArchive(zip, "zip", {extractDir: "/home/pyodide/webgrad"});
+  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/webgrad')");
+  pyodide.runPython(code);
+  const check = pyodide.globals.get("check");
+  return await check.callPromising(pyodide.toPy([-3.0, -0.5, 0.0, 0.25, 1.5, 7.0]));
+}"""
+
+
+@pytest.mark.browser
+def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
+    """Chrome's WGSL compiler (Tint) is stricter than wgpu's (uniformity, literals): every
+    entry point of every kernel must compile there too, from the zip the page loads."""
+    import json
+
+    import numpy as np
+
+    from browser_harness import chromium, running_server
+    with running_server() as url, chromium(webgpu=True) as browser:
+        page = browser.new_page()
+        page.goto(url + "/datasets.json")
+        result = json.loads(page.evaluate(BROWSER_JS, BROWSER_CHECK))
+    print(f"  {result['device']}: {len(result['compiled'])} entry points compiled")
+    expected = {f"{k}:{e}" for k in KERNELS for e in ENTRY.findall(load_shader(k))}
+    assert set(result["compiled"]) == expected
+    eg.set_device("cpu")
+    F = eg.nn.functional
+    x = eg.tensor([-3.0, -0.5, 0.0, 0.25, 1.5, 7.0])
+    reference = {"gelu": F.gelu(x), "gelu_tanh": F.gelu(x, approximate="tanh"),
+                 "silu": F.silu(x), "softplus": F.softplus(x, 2.0, 5.0),
+                 "hardtanh": F.hardtanh(x), "softmax": x.reshape(2, 3).softmax(-1),
+                 "sum": x.sum()}
+    for name, ref in reference.items():
+        np.testing.assert_allclose(result["values"][name], ref.tolist(), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
