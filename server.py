@@ -5,15 +5,19 @@
 It serves only static things; all the training happens in the browser tab
 (Pyodide in a Web Worker, kernels on WebGPU):
 
-    /                      the page (web/templates/index.html)
-    /static/...            the page's JS/CSS and playground.py (web/static/)
+    /                      the page (web/templates/index.html), with an import map for
+                           the editor's ES modules
+    /static/...            the page's JS and CSS (web/static/)
     /pyodide/...           Pyodide itself, from the npm package (web/node_modules/pyodide/)
     /vendor/chart.js       Chart.js's UMD build (web/node_modules/chart.js/)
-    /engine.zip            engine/**/*.py + shaders/*.wgsl, zipped at startup from this
+    /vendor/npm/<pkg>/...  CodeMirror 6 and the packages it imports, as ES modules
+    /engine.zip            engine/**/*.py, shaders/**/*.wgsl and the page's Python
+                           (web/playground/ as playground/), zipped at startup from this
                            checkout, so the browser runs the very same engine source
-    /data/<set>/<file>     the IDX files of a dataset in data/<set>/ (e.g. data/mnist/)
+    /datasets.json         the datasets this server has: name, title, classes, files
+    /data/<set>/<file>     the IDX files of one of them
 
-`bash scripts/setup.sh` installs the npm packages and fetches MNIST.
+`bash scripts/setup.sh` installs the npm packages and fetches the datasets.
 """
 import argparse
 import io
@@ -26,7 +30,7 @@ import zipfile
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -36,7 +40,12 @@ WEB = os.path.join(ROOT, "web")
 NODE_MODULES = os.path.join(WEB, "node_modules")
 PYODIDE_DIR = os.path.join(NODE_MODULES, "pyodide")
 CHART_JS = os.path.join(NODE_MODULES, "chart.js", "dist", "chart.umd.min.js")
-DATA_DIR = os.path.join(ROOT, "data")
+# The editor: CodeMirror 6 and Python highlighting. The browser loads them as ES modules
+# straight from node_modules; the import map names the file each package's `import` means.
+EDITOR_PACKAGES = ("codemirror", "@codemirror/lang-python")
+# What goes into /engine.zip: (folder in this checkout, suffix, folder in the zip)
+ENGINE_SOURCES = (("engine", ".py", "engine"), ("shaders", ".wgsl", "shaders"),
+                  (os.path.join("web", "playground"), ".py", "playground"))
 
 # Browsers refuse to compile WebAssembly streamed with another type, and module
 # scripts need a JavaScript type: never leave these to the host's mime.types.
@@ -46,7 +55,6 @@ mimetypes.add_type("text/javascript", ".js")
 
 # The only files /data/ hands out: IDX files, optionally gzipped.
 IDX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*-ubyte(\.gz)?$")
-DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 class SetupError(RuntimeError):
@@ -64,25 +72,65 @@ def check_setup():
 
 
 def build_engine_zip():
-    """engine/**/*.py and shaders/*.wgsl at their repository paths, as zip bytes."""
+    """engine/, shaders/ and web/playground/ (as playground/), as zip bytes."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for top, suffix in (("engine", ".py"), ("shaders", ".wgsl")):
-            for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, top)):
+        for top, suffix, target in ENGINE_SOURCES:
+            base = os.path.join(ROOT, top)
+            for dirpath, dirnames, filenames in os.walk(base):
                 dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
                 for name in sorted(filenames):
                     if name.endswith(suffix):
                         path = os.path.join(dirpath, name)
-                        zf.write(path, os.path.relpath(path, ROOT).replace(os.sep, "/"))
+                        inside = os.path.relpath(path, base).replace(os.sep, "/")
+                        zf.write(path, f"{target}/{inside}")
     return buf.getvalue()
+
+
+def npm_modules(roots, node_modules=NODE_MODULES):
+    """{package name: its ES-module entry file, relative to the package} for `roots` and
+    everything they depend on, read from the installed packages' package.json files."""
+    found, todo = {}, list(roots)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        meta_path = os.path.join(node_modules, *name.split("/"), "package.json")
+        try:
+            with open(meta_path, encoding="utf-8") as f:
+                meta = json.load(f)
+        except FileNotFoundError:
+            raise SetupError(f"webgrad server: npm package {name} is missing ({meta_path})\n"
+                             "  run `bash scripts/setup.sh` (it runs `npm ci` in web/)") from None
+        found[name] = _module_entry(meta)
+        todo.extend(meta.get("dependencies", {}))
+    return found
+
+
+def _module_entry(meta):
+    """The file `import "<package>"` loads: exports["."].import, else module, else main."""
+    exports = meta.get("exports")
+    if isinstance(exports, dict):
+        target = exports.get(".", exports)
+        for key in ("import", "default"):
+            if isinstance(target, dict):
+                target = target.get(key, target)
+        if isinstance(target, str):
+            return target.lstrip("./")
+    return meta.get("module") or meta.get("main") or "index.js"
 
 
 def create_app():
     check_setup()
     templates = Jinja2Templates(directory=os.path.join(WEB, "templates"))
     engine_zip = build_engine_zip()
+    modules = npm_modules(EDITOR_PACKAGES)
+    import_map = {"imports": {name: f"/vendor/npm/{name}/{entry}" for name, entry in modules.items()}}
+    from engine.data import available_datasets   # {name: folder, title, classes, files, ...}
+    datasets = available_datasets()
     with open(os.path.join(PYODIDE_DIR, "package.json"), encoding="utf-8") as f:
-        page = {"pyodide_version": json.load(f)["version"]}
+        page = {"pyodide_version": json.load(f)["version"],
+                "import_map": json.dumps(import_map, indent=1)}
 
     async def index(request):
         return templates.TemplateResponse(request, "index.html", page)
@@ -94,20 +142,39 @@ def create_app():
     async def chart_js(request):
         return FileResponse(CHART_JS, media_type="text/javascript")
 
+    async def npm_file(request):
+        """A file of one of the editor's packages, and nothing else from node_modules."""
+        path = request.path_params["path"]
+        package = next((name for name in modules if path.startswith(name + "/")), None)
+        if package is None or not path.endswith((".js", ".mjs")):
+            raise HTTPException(404)
+        root = os.path.realpath(os.path.join(NODE_MODULES, *package.split("/")))
+        full = os.path.realpath(os.path.join(NODE_MODULES, *path.split("/")))
+        if os.path.commonpath([root, full]) != root or not os.path.isfile(full):
+            raise HTTPException(404)
+        return FileResponse(full, media_type="text/javascript")
+
+    async def dataset_list(request):
+        return JSONResponse([{"name": name, "title": info["title"], "classes": info["classes"],
+                              "files": sorted(info["files"].values())}
+                             for name, info in datasets.items()])
+
     async def data(request):
         dataset, name = request.path_params["dataset"], request.path_params["name"]
-        if not (DATASET_NAME.match(dataset) and IDX_NAME.match(name)):
+        info = datasets.get(dataset)
+        if info is None or not IDX_NAME.match(name) or name not in info["files"].values():
             raise HTTPException(404)
-        path = os.path.realpath(os.path.join(DATA_DIR, dataset, name))
-        root = os.path.realpath(DATA_DIR)
-        if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
-            raise HTTPException(404)  # absent, or a symlink that leads out of data/
+        path = os.path.join(info["folder"], name)
+        if not os.path.isfile(path):
+            raise HTTPException(404)
         return FileResponse(path, media_type="application/octet-stream")
 
     routes = [
         Route("/", index),
         Route("/engine.zip", engine),
         Route("/vendor/chart.js", chart_js),
+        Route("/vendor/npm/{path:path}", npm_file),
+        Route("/datasets.json", dataset_list),
         Route("/data/{dataset}/{name}", data),
         Mount("/static", StaticFiles(directory=os.path.join(WEB, "static")), name="static"),
         Mount("/pyodide", StaticFiles(directory=PYODIDE_DIR), name="pyodide"),

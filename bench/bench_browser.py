@@ -4,9 +4,10 @@
 
 1. Serves the page (`server.py` on a free port, or --url), opens it in headless
    Debian Chromium (WebGPU on whatever adapter it exposes: SwiftShader, a CPU
-   Vulkan, on a machine without a GPU), starts the course MLP with Adam and
-   reads the page's own numbers: examples/s of each train_steps() call (10 steps,
-   one loss readback), split into
+   Vulkan, on a machine without a GPU), sets the course MLP to Adam (lr 1e-3,
+   constant) through the page's controls, switches the layer view off (its cost
+   is bench/bench_layer_view.py's subject) and reads the page's own numbers:
+   examples/s of each training slice (a few steps, one loss read-back), split into
      Python+FFI  wall time to encode and submit the steps, GPU not awaited, and
      GPU wait    time blocked in the loss readback waiting for the GPU to finish.
 2. Runs the same model, optimizer and batch size natively in this process on
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from browser_harness import chromium, page_state, running_server, wait_for  # noqa: E402
 
-READ_EVERY = 10  # steps between loss readbacks, as on the page
+READ_EVERY = 10  # steps between loss read-backs in the native references
 
 
 def bench_browser(url, steps, warmup, batch_size):
@@ -38,7 +39,15 @@ def bench_browser(url, steps, warmup, batch_size):
         page.goto(url + "/")
         ready = wait_for(page, lambda s: s["state"] == "ready" and s["evaluations"] >= 1, 300,
                          "the page to boot")
+        page.uncheck("#live-view")
+        page.select_option("#optimizer", "adam")
+        page.select_option("#schedule", "none")
+        page.fill("#lr", "0.001")
+        page.locator("#lr").blur()
         page.select_option("#batch", str(batch_size))
+        wait_for(page, lambda s: s["settings"]["batch_size"] == batch_size
+                 and s["settings"]["optimizer"] == "adam" and s["settings"]["lr"] == 0.001, 60,
+                 "the settings")
         page.click("#start")
         warm = warmup * batch_size
         wait_for(page, lambda s: s["examplesSeen"] >= warm, 1200, f"{warmup} warm-up steps", poll=0.5)
@@ -55,7 +64,7 @@ def bench_browser(url, steps, warmup, batch_size):
         "wall_examples_per_s": (last["examplesSeen"] - s0) / wall,  # with evaluations and polling
         "python_ms": statistics.mean(t[2] for t in calls),
         "gpu_ms": statistics.mean(t[3] for t in calls),
-        "steps": len(calls) * READ_EVERY,
+        "steps": (last["examplesSeen"] - s0) // batch_size,
     }
 
 

@@ -78,12 +78,14 @@ def chromium(webgpu=True, extra_args=()):
 
 
 STATE_JS = """() => { const w = window.webgrad || {};
-  return {state: w.state, status: w.status, error: w.error, device: w.device,
+  return {state: w.state, status: w.status, fatal: w.fatal, error: w.error, errors: w.errors,
+          device: w.device, model: w.model, dataset: w.dataset, builds: w.builds,
           examplesSeen: w.examplesSeen, testAcc: w.testAcc, testCount: w.testCount,
-          testAtExamples: w.testAtExamples, evaluations: w.evaluations,
+          testAtExamples: w.testAtExamples, evaluations: w.evaluations, snapshots: w.snapshots,
+          modelSnapshots: w.modelSnapshots,
           examplesPerSecond: w.examplesPerSecond, pythonMsPerStep: w.pythonMsPerStep,
-          gpuWaitMsPerStep: w.gpuWaitMsPerStep, numpyImported: w.numpyImported, model: w.model,
-          lossHistory: w.lossHistory}; }"""
+          gpuWaitMsPerStep: w.gpuWaitMsPerStep, numpyImported: w.numpyImported,
+          settings: w.settings, example: w.example, lossHistory: w.lossHistory}; }"""
 
 
 def page_state(page):
@@ -91,12 +93,14 @@ def page_state(page):
 
 
 def wait_for(page, predicate, timeout, what, poll=1.0, log=None):
-    """Poll window.webgrad until predicate(state) holds; raise on a page error or the timeout."""
+    """Poll window.webgrad until predicate(state) holds; raise if the page broke (a fatal
+    error, no WebGPU) or on the timeout. Python errors that the page shows and survives
+    (a typo in the editor) are in state["error"] and do not stop the wait."""
     deadline = time.monotonic() + timeout
     while True:
         state = page_state(page)
-        if state.get("error"):
-            raise AssertionError(f"the page reported an error while waiting for {what}:\n{state['error']}")
+        if state.get("fatal"):
+            raise AssertionError(f"the page failed while waiting for {what}:\n{state['fatal']}")
         if state.get("state") == "nogpu":
             raise AssertionError(f"the page says WebGPU is missing ({state.get('status')}) "
                                  f"while waiting for {what}: was Chromium started with --enable-unsafe-webgpu?")

@@ -5,7 +5,9 @@ exactly as written (no client-side normalisation of `..` or `%2f`).
 """
 import http.client
 import io
+import json
 import os
+import re
 import socket
 import threading
 import time
@@ -50,15 +52,75 @@ def get(base, path):
 def test_page(base):
     status, ctype, body = get(base, "/")
     assert status == 200 and ctype.startswith("text/html")
-    for needed in (b"/static/app.js", b"/vendor/chart.js", b'id="start"', b"WebGPU"):
+    for needed in (b"/static/app.js", b"/vendor/chart.js", b'id="start"', b"WebGPU", b'id="run"',
+                   b'id="layers"', b'id="draw"', b'id="dataset"', b'<script type="importmap">'):
         assert needed in body
+
+
+def import_map(base):
+    body = get(base, "/")[2].decode()
+    start = body.index('<script type="importmap">') + len('<script type="importmap">')
+    return json.loads(body[start:body.index("</script>", start)])["imports"]
+
+
+def test_import_map_serves_the_editor_and_everything_it_imports(base):
+    """Every module the map names is served as JavaScript, and every bare import inside
+    them (import ... from "@codemirror/state") is a key of the map: the editor loads."""
+    imports = import_map(base)
+    for root in ("codemirror", "@codemirror/lang-python", "@codemirror/lint", "@codemirror/view",
+                 "@codemirror/state"):
+        assert root in imports, root
+    bare = re.compile(r"""^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"]([^'"./][^'"]*)['"]""", re.M)
+    for name, url in imports.items():
+        status, ctype, body = get(base, url)
+        assert status == 200 and ctype.startswith("text/javascript"), (name, url, status, ctype)
+        found = bare.findall(body.decode("utf-8"))
+        for spec in found:
+            assert spec in imports, f"{url} imports {spec!r}, which the import map lacks"
+        if name == "codemirror":
+            assert "@codemirror/view" in found, found   # the pattern does find imports
+
+
+@pytest.mark.parametrize("path", [
+    "/vendor/npm/pyodide/pyodide.mjs",                 # not one of the editor's packages
+    "/vendor/npm/codemirror/package.json",             # not a module
+    "/vendor/npm/codemirror/../chart.js/dist/chart.umd.min.js",
+    "/vendor/npm/codemirror/..%2f..%2f..%2fserver.py",
+    "/vendor/npm/@codemirror/view/../../../../server.py",
+    "/vendor/npm/codemirror/dist/no-such-file.js",
+])
+def test_npm_route_serves_only_the_editor_modules(base, path):
+    status, _, body = get(base, path)
+    assert status in (400, 404), (path, status)
+    assert SECRET not in body
+
+
+def test_datasets_json_lists_what_the_server_has(base):
+    from engine.data import available_datasets
+    status, ctype, body = get(base, "/datasets.json")
+    assert status == 200 and ctype.startswith("application/json")
+    listed = json.loads(body)
+    present = available_datasets()
+    assert [d["name"] for d in listed] == list(present)
+    assert "mnist" in present, "data/mnist is missing: run `bash scripts/setup.sh`"
+    for entry in listed:
+        info = present[entry["name"]]
+        assert entry["title"] == info["title"] and entry["classes"] == info["classes"]
+        assert sorted(entry["files"]) == sorted(info["files"].values())
+        for name in entry["files"]:     # each listed file is served, byte for byte
+            status, _, data = get(base, f"/data/{entry['name']}/{name}")
+            assert status == 200, (entry["name"], name)
+            with open(os.path.join(info["folder"], name), "rb") as f:
+                assert data == f.read()
 
 
 @pytest.mark.parametrize("path,ctype", [
     ("/static/app.js", "text/javascript"),
     ("/static/worker.js", "text/javascript"),
     ("/static/style.css", "text/css"),
-    ("/static/playground.py", ""),
+    ("/static/layerview.js", "text/javascript"),
+    ("/static/drawpad.js", "text/javascript"),
+    ("/static/editor.js", "text/javascript"),
     ("/vendor/chart.js", "text/javascript"),
     ("/pyodide/pyodide.mjs", "text/javascript"),
     ("/pyodide/pyodide.asm.mjs", "text/javascript"),
@@ -87,16 +149,21 @@ def test_engine_zip_is_the_checkout(base):
     names = set(zf.namelist())
     assert "engine/__init__.py" in names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
-    expected = set()
-    for top, suffix in (("engine", ".py"), ("shaders", ".wgsl")):
+    expected = {}   # name in the zip -> file in the checkout
+    for top, suffix, target in (("engine", ".py", "engine"), ("shaders", ".wgsl", "shaders"),
+                                (os.path.join("web", "playground"), ".py", "playground")):
         for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, top)):
             dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-            expected |= {os.path.relpath(os.path.join(dirpath, f), ROOT).replace(os.sep, "/")
-                         for f in filenames if f.endswith(suffix)}
+            for f in filenames:
+                if f.endswith(suffix):
+                    path = os.path.join(dirpath, f)
+                    inside = os.path.relpath(path, os.path.join(ROOT, top)).replace(os.sep, "/")
+                    expected[f"{target}/{inside}"] = path
     assert any(n.startswith("shaders/") and n.endswith(".wgsl") for n in expected)
-    assert names == expected
-    for name in expected:  # byte for byte the repository's files: the same engine runs in the page
-        with open(os.path.join(ROOT, name), "rb") as f:
+    assert "playground/__init__.py" in expected and "playground/layer_view.py" in expected
+    assert names == set(expected)
+    for name, path in expected.items():  # byte for byte the checkout's files: the same engine runs in the page
+        with open(path, "rb") as f:
             assert zf.read(name) == f.read(), name
 
 

@@ -1,8 +1,17 @@
 // The playground page: controls, curves and pictures. It never touches the engine:
-// everything goes through messages to and from the Web Worker (worker.js), which
-// runs Python (Pyodide) and the GPU.
+// everything goes through messages to and from the Web Worker (worker.js), which runs
+// Python (Pyodide) and the GPU. The pieces of the page live in their own modules:
+// charts.js (curves), layerview.js (inside the network), drawpad.js (drawing),
+// predictions.js (test images, confusion matrix), editor.js (the model's code).
 //
 // For tests and the curious, the page's state is mirrored in `window.webgrad`.
+
+import {Curves} from "./charts.js";
+import {DrawPad} from "./drawpad.js";
+import {createEditor} from "./editor.js";
+import {LayerView, renderBars} from "./layerview.js";
+import {markSelected, renderConfusion, renderPredictions} from "./predictions.js";
+import {paintGray, paintLegend} from "./tiles.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,29 +19,52 @@ const webgrad = window.webgrad = {
   state: "loading",       // "loading" | "ready" | "running" | "paused" | "error" | "nogpu"
   status: "",
   device: null,
-  model: null,            // the zoo name of the model being trained
+  model: null,            // the preset (zoo name) the code came from, or "custom"
+  dataset: null,          // the dataset's name, e.g. "mnist"
+  classes: [],
+  settings: null,         // optimizer, lr, momentum, weight_decay, batch_size, schedule, epochs
+  summary: null,          // engine.summary of the model (layers, parameters, FLOPs)
+  layers: [],             // per layer at the last refresh: name, type, output_shape, parameters, activation, ...
+  snapshots: 0,           // layer-view refreshes drawn
+  modelSnapshots: 0,      // ... since the model was last built
+  example: null,          // what the layer view shows: {kind: "test", index, label} or {kind: "drawing"}
+  prediction: null,       // the drawing's (or chosen image's) class probabilities
+  drawing: null,          // the drawing as the model reads it: 784 values 0..255, or null
+  confusion: null,        // {matrix, count, accuracy, classes} once computed
+  error: null,            // the last Python error: {message, line, kind}
+  errors: 0,
+  fatal: null,            // a failure that stopped the page
+  builds: 0,
   numpyImported: null,
   examplesSeen: 0,
   steps: 0,
-  lossHistory: [],        // one loss reading per train_steps() call
-  lossExamples: [],       // examples seen at each reading
-  timings: [],            // per reading: [examples seen, examples/s, Python ms/step, GPU wait ms/step]
+  lossHistory: [],
+  lossExamples: [],
+  timings: [],            // per training slice: [examples seen, examples/s, Python ms/step,
+                          //   GPU wait ms/step, ms in all, whether the layer view refreshed, steps]
   trainAcc: null,
   testAcc: null,
   testCount: 0,
-  testAtExamples: null,   // examples seen when testAcc was measured
+  testAtExamples: null,
   evaluations: 0,
   examplesPerSecond: null,
   pythonMsPerStep: null,
   gpuWaitMsPerStep: null,
-  error: null,
+  lr: null,
+  batchSize: null,
+  code: () => (editor ? editor.getValue() : ""),   // the editor's text
 };
 
-// ---- controls -------------------------------------------------------------------
+let worker = null;
+let editor = null;
+let presets = [];
+let datasets = [];
+let lastEval = null;
+const curves = new Curves($("loss-chart"), $("acc-chart"));
+const layerView = new LayerView($("layers"));
+const send = (type, body = {}, transfer = []) => worker && worker.postMessage({type, ...body}, transfer);
 
-function settings() {
-  return {model: $("model").value, lr: Number($("lr").value), batchSize: Number($("batch").value)};
-}
+// ---- state and messages ----------------------------------------------------------
 
 function setState(state) {
   webgrad.state = state;
@@ -40,8 +72,8 @@ function setState(state) {
   const booted = !["loading", "error", "nogpu"].includes(state);
   $("start").disabled = !booted || state === "running";
   $("pause").disabled = state !== "running";
-  $("reset").disabled = !booted;
-  $("model").disabled = state === "running" || !booted;
+  for (const id of ["reset", "run", "dataset", "model", "confusion-button"]) $(id).disabled = !booted;
+  $("settings").disabled = !booted;
   $("spinner").hidden = state !== "loading" && state !== "running";
 }
 
@@ -50,10 +82,31 @@ function setStatus(text) {
   $("status").textContent = text;
 }
 
-function showError(message) {
-  webgrad.error = message;
-  $("error").hidden = false;
-  $("error-text").textContent = message;
+function showFatal(message) {
+  webgrad.fatal = message;
+  $("fatal").hidden = false;
+  $("fatal-text").textContent = message;
+  setState("error");
+  setStatus("Stopped by an error (see above).");
+}
+
+function showPythonError(error, where) {
+  webgrad.error = error;
+  webgrad.errors += 1;
+  const text = (error.line ? `line ${error.line}: ` : "") + error.message;
+  if (where === "editor") {
+    $("editor-error").hidden = false;
+    $("editor-error").textContent = text;
+    editor?.showError(error.line, error.message);
+  } else if (where === "settings") {
+    $("settings-error").hidden = false;
+    $("settings-error").textContent = text;
+  } else if (where === "draw") {
+    $("draw-message").textContent = error.message;
+  } else {
+    $("fatal").hidden = false;
+    $("fatal-text").textContent = text;
+  }
 }
 
 function showNoGpu(reason, title) {
@@ -68,155 +121,272 @@ const NO_JSPI = ["This browser has WebGPU but not JSPI",
   "WebAssembly.Suspending is missing: without JavaScript Promise Integration, Python " +
   "cannot wait for the GPU (pyodide.ffi.run_sync)."];
 
-// ---- loss chart -----------------------------------------------------------------
-
-const MAX_POINTS = 2000;
-const chart = new Chart($("loss-chart"), {
-  type: "line",
-  data: {datasets: [{label: "training loss", data: [], borderColor: "#2563eb",
-                     borderWidth: 1.5, pointRadius: 0, tension: 0}]},
-  options: {
-    animation: false,
-    maintainAspectRatio: false,
-    parsing: false,
-    normalized: true,
-    scales: {
-      x: {type: "linear", title: {display: true, text: "examples seen"}},
-      y: {type: "linear", beginAtZero: true, title: {display: true, text: "cross-entropy"}},
-    },
-    plugins: {legend: {display: false}},
-  },
-});
-
-let chartDirty = false;
-function addLossPoint(x, y) {
-  const data = chart.data.datasets[0].data;
-  data.push({x, y});
-  if (data.length > MAX_POINTS) {            // keep the chart cheap: drop every other point
-    chart.data.datasets[0].data = data.filter((_, i) => i % 2 === 0 || i === data.length - 1);
-  }
-  if (!chartDirty) {
-    chartDirty = true;
-    requestAnimationFrame(() => { chartDirty = false; chart.update("none"); });
-  }
-}
-
-function clearChart() {
-  chart.data.datasets[0].data = [];
-  chart.update("none");
-}
-
-// ---- numbers and digits -----------------------------------------------------------
-
-const pct = (x) => (x === null ? "–" : `${(100 * x).toFixed(1)}%`);
-
-function showStats(s) {
-  Object.assign(webgrad, {
-    examplesSeen: s.examples_seen, steps: s.steps, trainAcc: s.train_acc,
-    examplesPerSecond: s.examples_per_s, pythonMsPerStep: s.python_ms_per_step,
-    gpuWaitMsPerStep: s.gpu_wait_ms_per_step, numpyImported: s.numpy_imported,
-  });
-  webgrad.lossHistory.push(s.loss);
-  webgrad.lossExamples.push(s.examples_seen);
-  webgrad.timings.push([s.examples_seen, s.examples_per_s, s.python_ms_per_step, s.gpu_wait_ms_per_step]);
-  addLossPoint(s.examples_seen, s.loss);
-  $("loss").textContent = s.loss.toFixed(4);
-  $("train-acc").textContent = pct(s.train_acc);
-  $("rate").textContent = Math.round(s.examples_per_s).toLocaleString("en");
-  $("seen").textContent = s.examples_seen.toLocaleString("en");
-  $("split").textContent = `${s.python_ms_per_step.toFixed(1)} / ${s.gpu_wait_ms_per_step.toFixed(1)}`;
-}
-
-function showEval(r) {
-  Object.assign(webgrad, {testAcc: r.test_acc, testCount: r.test_count,
-                          testAtExamples: r.examples_seen, evaluations: webgrad.evaluations + 1});
-  $("test-acc").textContent = pct(r.test_acc);
-  $("test-label").textContent = `test accuracy (${r.test_count.toLocaleString("en")} test digits)`;
-  drawDigits(r);
-}
-
-function drawDigits(r) {
-  const grid = $("digit-grid");
-  const n = r.labels.length;
-  while (grid.children.length < n) {
-    const cell = document.createElement("figure");
-    cell.className = "digit";
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 28;
-    cell.append(canvas, document.createElement("figcaption"));
-    grid.append(cell);
-  }
-  for (let i = 0; i < n; i++) {
-    const cell = grid.children[i];
-    const ctx = cell.firstChild.getContext("2d");
-    const image = ctx.createImageData(28, 28);
-    for (let p = 0; p < 784; p++) {
-      const v = 255 - r.pixels[i * 784 + p];         // dark ink on white
-      image.data.set([v, v, v, 255], 4 * p);
-    }
-    ctx.putImageData(image, 0, 0);
-    const wrong = r.predictions[i] !== r.labels[i];
-    cell.classList.toggle("wrong", wrong);
-    const conf = `${Math.round(100 * r.confidence[i])}%`;
-    cell.lastChild.innerHTML = wrong
-      ? `<b>${r.predictions[i]}</b> <span class="conf">${conf}</span> <span class="truth">true ${r.labels[i]}</span>`
-      : `<b>${r.predictions[i]}</b> <span class="conf">${conf}</span>`;
-  }
-}
-
-function resetNumbers() {
-  Object.assign(webgrad, {examplesSeen: 0, steps: 0, lossHistory: [], lossExamples: [], timings: [],
-                          trainAcc: null, testAcc: null, testCount: 0, testAtExamples: null,
-                          examplesPerSecond: null});
-  for (const id of ["loss", "train-acc", "test-acc", "rate", "split"]) $(id).textContent = "–";
-  $("seen").textContent = "0";
-  clearChart();
-}
-
-function fillModels(models, selected) {  // the worker's MODELS: [[name, label], ...]
-  const select = $("model");
-  if ([...select.options].map((o) => o.value).join() === models.map((m) => m[0]).join()) return;
-  select.replaceChildren(...models.map(([name, label]) => new Option(label, name, false, name === selected)));
-}
-
-// ---- the worker ---------------------------------------------------------------------
-
-let worker = null;
+const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)}%`);
 
 function onMessage({data: msg}) {
   switch (msg.type) {
     case "status": setStatus(msg.text); break;
     case "nogpu": showNoGpu(msg.reason, msg.title); break;
-    case "ready": {
-      const info = msg.info;
-      Object.assign(webgrad, {device: info.device, numpyImported: info.numpyImported,
-                              parameters: info.parameters, model: info.model});
-      $("device").textContent = info.device;
-      fillModels(info.models, info.model);
-      if (msg.reset) resetNumbers();
-      setState("ready");
-      setStatus(`Ready: ${info.parameters.toLocaleString("en")} parameters, ` +
-                `${info.train_size.toLocaleString("en")} training digits. Press Start.`);
+    case "fatal": showFatal(msg.message); break;
+    case "ready": onReady(msg.info); break;
+    case "built": onBuilt(msg.result); break;
+    case "buildError":
+      showPythonError(msg.error, "editor");
+      setStatus(webgrad.state === "running" ? "The code has an error; the previous model trains on."
+                                            : "The code has an error; the previous model is kept.");
       break;
-    }
-    case "state":
-      setState(msg.state);
-      setStatus(msg.state === "running" ? "Training…" : "Paused.");
+    case "settings": showSettings(msg.settings); $("settings-error").hidden = true; break;
+    case "settingsError":           // the settings in force stay, and the inputs show them again
+      showPythonError({...msg.error, message: `${msg.error.message}; kept the settings in force`},
+                      "settings");
+      if (webgrad.settings) showSettings(webgrad.settings);
       break;
-    case "stats": showStats(msg.stats); break;
-    case "eval": showEval(msg.result); break;
+    case "dataset": onDataset(msg.info); break;
+    case "state": onState(msg.state, msg.reason); break;
+    case "stats": onStats(msg.stats); break;
+    case "snapshot": onSnapshot(msg.snapshot); break;
+    case "prediction": onPrediction(msg); break;
+    case "exampleError": showPythonError(msg.error, "draw"); break;
+    case "eval": onEval(msg.result); break;
+    case "confusion": onConfusion(msg.result); break;
     case "error":
-      showError(msg.message);
-      if (webgrad.state === "loading" || webgrad.state === "running") {
-        setState(webgrad.state === "loading" ? "error" : "paused");
-      }
-      setStatus("Stopped by an error (see above).");
+      showPythonError({message: msg.message, line: null, kind: "runtime"}, "page");
       break;
   }
 }
 
+function onReady(info) {
+  Object.assign(webgrad, {device: info.device, numpyImported: info.numpy_imported});
+  $("device").textContent = info.device;
+  presets = info.presets;
+  datasets = info.datasets;
+  $("dataset").replaceChildren(...datasets.map((d) => new Option(d.title, d.name)));
+  $("model").replaceChildren(...presets.map((p) => new Option(p.label, p.name)),
+                             new Option("your code (edited)", "custom"));
+  onDataset(info.dataset);
+  editor.setValue(presets.find((p) => p.name === info.built.model).source);
+  onBuilt(info.built);
+}
+
+function onDataset(info) {
+  webgrad.dataset = info.name;
+  webgrad.classes = info.classes;
+  $("dataset").value = info.name;
+  layerView.setClasses(info.classes);
+  $("seen-label").textContent = `examples seen (of ${info.train_size.toLocaleString("en")} per epoch)`;
+  $("confusion").replaceChildren();
+  $("confusion-info").textContent = "";
+  webgrad.confusion = null;
+  webgrad.drawing = null;
+  drawPad.clear(false);
+  $("draw-probs").replaceChildren();
+}
+
+function onBuilt(result) {
+  webgrad.builds += 1;
+  Object.assign(webgrad, {model: result.model, summary: result.summary, error: null, modelSnapshots: 0});
+  $("model").value = result.model;
+  $("editor-error").hidden = true;
+  editor.clearError();
+  $("summary").textContent = result.summary.text;
+  layerView.setModel(result.summary, webgrad.classes);
+  showSettings(result.settings, result.recipe_applied ? result.model : null);
+  resetNumbers();
+  $("draw-probs").replaceChildren();            // a new model has not read the drawing yet
+  $("draw-message").textContent = webgrad.drawing
+    ? "A new model: press Show inside to see what it makes of your drawing."
+    : "Draw in the box: the bars show the model's probabilities.";
+  setStatus(`Built: ${result.summary.total_params.toLocaleString("en")} parameters, ` +
+            `${result.summary.layers.length} layers.` + (webgrad.state === "running" ? "" : " Press Start."));
+}
+
+function onState(state, reason) {
+  setState(state);
+  if (state === "running") setStatus("Training…");
+  else if (state === "paused") {
+    setStatus(reason === "finished"
+      ? `Finished ${webgrad.settings.epochs} epoch${webgrad.settings.epochs > 1 ? "s" : ""}. ` +
+        "Start trains another run of the schedule from these weights."
+      : "Paused.");
+  }
+}
+
+// ---- settings --------------------------------------------------------------------
+
+const SETTING_INPUTS = {optimizer: "optimizer", lr: "lr", momentum: "momentum",
+                        weight_decay: "weight-decay", batch_size: "batch", schedule: "schedule",
+                        epochs: "epochs"};
+
+function showSettings(settings, recipeOf = null) {
+  webgrad.settings = settings;
+  for (const [key, id] of Object.entries(SETTING_INPUTS)) {
+    const input = $(id);
+    if (key === "batch_size" && ![...input.options].some((o) => Number(o.value) === settings[key])) {
+      input.append(new Option(String(settings[key])));
+    }
+    input.value = String(settings[key]);
+  }
+  $("momentum").disabled = !["momentum", "nesterov", "rmsprop"].includes(settings.optimizer);
+  if (recipeOf) $("recipe-note").textContent = `(the recipe of ${recipeOf})`;
+}
+
+function readSetting(key) {
+  const input = $(SETTING_INPUTS[key]);
+  if (["optimizer", "schedule"].includes(key)) return input.value;
+  return Number(input.value);
+}
+
+function onSettingChanged(key) {
+  $("recipe-note").textContent = "(changed by you)";
+  send("configure", {changes: {[key]: readSetting(key)}});
+}
+
+// ---- numbers and curves -------------------------------------------------------------
+
+function onStats(s) {
+  Object.assign(webgrad, {
+    examplesSeen: s.examples_seen, steps: s.steps, trainAcc: s.train_acc, lr: s.lr,
+    batchSize: s.batch_size,
+    examplesPerSecond: s.examples_per_s, pythonMsPerStep: s.python_ms_per_step,
+    gpuWaitMsPerStep: s.gpu_wait_ms_per_step, numpyImported: s.numpy_imported,
+  });
+  webgrad.lossHistory.push(s.loss);
+  webgrad.lossExamples.push(s.examples_seen);
+  webgrad.timings.push([s.examples_seen, s.examples_per_s, s.python_ms_per_step, s.gpu_wait_ms_per_step,
+                        s.call_ms, s.refreshed, s.steps]);
+  curves.addLoss(s.examples_seen, s.loss);
+  curves.addTrainAccuracy(s.examples_seen, s.train_acc);
+  $("loss").textContent = s.loss.toFixed(4);
+  $("train-acc").textContent = pct(s.train_acc);
+  $("rate").textContent = Math.round(s.examples_per_s).toLocaleString("en");
+  $("seen").textContent = s.examples_seen.toLocaleString("en");
+  $("current-lr").textContent = s.lr.toPrecision(3);
+  $("split").textContent = `${s.python_ms_per_step.toFixed(1)} / ${s.gpu_wait_ms_per_step.toFixed(1)}`;
+}
+
+function resetNumbers() {
+  Object.assign(webgrad, {examplesSeen: 0, steps: 0, lossHistory: [], lossExamples: [], timings: [],
+                          trainAcc: null, testAcc: null, testCount: 0, testAtExamples: null,
+                          examplesPerSecond: null, confusion: null});
+  for (const id of ["loss", "train-acc", "test-acc", "rate", "split", "current-lr"]) $(id).textContent = "–";
+  $("seen").textContent = "0";
+  $("confusion").replaceChildren();
+  $("confusion-info").textContent = "";
+  curves.clear();
+}
+
+// ---- evaluation, predictions, confusion ----------------------------------------------
+
+function onEval(r) {
+  lastEval = r;
+  Object.assign(webgrad, {testAcc: r.test_acc, testCount: r.test_count,
+                          testAtExamples: r.examples_seen, evaluations: webgrad.evaluations + 1});
+  $("test-acc").textContent = pct(r.test_acc);
+  $("test-label").textContent = `test accuracy (${r.test_count.toLocaleString("en")} test images)`;
+  if (r.examples_seen > 0) curves.addTestAccuracy(r.examples_seen, r.test_acc);
+  const selected = webgrad.example?.kind === "test" ? webgrad.example.index : null;
+  renderPredictions($("predictions"), r, webgrad.classes, selected, (index) => {
+    send("example", {kind: "test", value: index});
+  });
+}
+
+function onConfusion(result) {
+  webgrad.confusion = result;
+  renderConfusion($("confusion"), result);
+  $("confusion-info").textContent = `${result.count.toLocaleString("en")} test images after ` +
+    `${result.examples_seen.toLocaleString("en")} training examples: ${pct(result.accuracy)} right`;
+}
+
+// ---- the layer view and the drawing ---------------------------------------------------
+
+function onSnapshot(snapshot) {
+  webgrad.layers = layerView.update(snapshot);
+  webgrad.snapshots += 1;
+  webgrad.modelSnapshots += 1;
+  const ex = snapshot.example;
+  webgrad.example = ex.kind === "test" ? {kind: "test", index: ex.index, label: ex.label} : {kind: "drawing"};
+  const [, h, w] = webgrad.summary.input_shape;
+  paintGray($("example-image"), ex.pixels, 0, h, w, ex.kind === "test");
+  $("example-info").textContent = ex.kind === "test"
+    ? `example: test image ${ex.index}, a ${webgrad.classes[ex.label]}` : "example: your drawing";
+  if (lastEval) markSelected($("predictions"), lastEval.indices, ex.kind === "test" ? ex.index : null);
+}
+
+function onPrediction(msg) {
+  webgrad.prediction = {probabilities: msg.probabilities, example: msg.example.kind};
+  if (msg.example.kind === "drawing") {
+    renderBars($("draw-probs"), msg.probabilities, webgrad.classes);
+    const best = msg.probabilities.indexOf(Math.max(...msg.probabilities));
+    $("draw-message").textContent = `The model reads a ${webgrad.classes[best]} ` +
+      `(${(100 * msg.probabilities[best]).toFixed(0)}%). The layer view shows your drawing.`;
+  }
+}
+
+function onDrawing(pixels) {
+  webgrad.drawing = pixels ? Array.from(pixels) : null;
+  if (pixels) paintGray($("draw-preview"), pixels, 0, 28, 28, false);
+  else $("draw-preview").getContext("2d").clearRect(0, 0, 28, 28);
+  if (!pixels) {
+    $("draw-probs").replaceChildren();
+    $("draw-message").textContent = "The drawing is blank: draw a digit in the box.";
+    return;
+  }
+  sendDrawing();
+}
+
+function sendDrawing() {
+  if (!webgrad.drawing) {
+    $("draw-message").textContent = "The drawing is blank: draw a digit in the box first.";
+    return;
+  }
+  const pixels = Uint8Array.from(webgrad.drawing);
+  send("example", {kind: "drawing", value: pixels}, [pixels.buffer]);
+}
+
+const drawPad = new DrawPad($("draw"), onDrawing);
+
+// ---- wiring ------------------------------------------------------------------------
+
+function currentPreset(source) {
+  const preset = presets.find((p) => p.source === source);
+  return preset ? preset.name : null;
+}
+
+function runEditor() {
+  const source = editor.getValue();
+  $("editor-error").hidden = true;
+  editor.clearError();
+  send("build", {source, preset: currentPreset(source), start: true});
+  setStatus("Building your model…");
+}
+
+function wire() {
+  $("start").onclick = () => send("start");
+  $("pause").onclick = () => send("pause");
+  $("reset").onclick = () => send("reset");
+  $("run").onclick = runEditor;
+  $("dataset").onchange = () => send("dataset", {name: $("dataset").value});
+  $("model").onchange = () => {
+    const preset = presets.find((p) => p.name === $("model").value);
+    if (!preset) return;                     // "your code": nothing to load
+    editor.setValue(preset.source);
+    $("editor-error").hidden = true;
+    send("build", {source: preset.source, preset: preset.name, start: false});
+  };
+  for (const key of Object.keys(SETTING_INPUTS)) {
+    $(SETTING_INPUTS[key]).onchange = () => onSettingChanged(key);
+  }
+  const sendView = () => send("view", {live: $("live-view").checked, gradients: $("show-grads").checked});
+  $("live-view").onchange = sendView;
+  $("show-grads").onchange = () => { layerView.showGradients = $("show-grads").checked; sendView(); };
+  $("clear-drawing").onclick = () => drawPad.clear();
+  $("show-drawing").onclick = sendDrawing;
+  $("confusion-button").onclick = () => send("confusion");
+}
+
 async function main() {
   setState("loading");
+  paintLegend($("legend"));
   // Check here first, so a browser without WebGPU gets the message at once
   // instead of after downloading Pyodide. The worker checks again for itself.
   if (!("gpu" in navigator) || !navigator.gpu) {
@@ -235,21 +405,15 @@ async function main() {
     showNoGpu(NO_JSPI[1], NO_JSPI[0]);
     return;
   }
+  editor = await createEditor($("editor"), runEditor);
+  webgrad.editor = editor.kind;
   setStatus("Starting the worker…");
   worker = new Worker("/static/worker.js", {type: "module"});
   worker.onmessage = onMessage;
-  worker.onerror = (e) => { showError(`worker: ${e.message || "failed to load"}`); setState("error"); };
-  worker.postMessage({type: "boot", ...settings()});
-
-  $("start").onclick = () => worker.postMessage({type: "start"});
-  $("pause").onclick = () => worker.postMessage({type: "pause"});
-  $("reset").onclick = () => worker.postMessage({type: "reset", ...settings()});
-  $("lr").onchange = () => {
-    const lr = Number($("lr").value);
-    if (lr > 0) worker.postMessage({type: "set", lr});
-  };
-  $("batch").onchange = () => worker.postMessage({type: "set", batchSize: Number($("batch").value)});
-  $("model").onchange = () => worker.postMessage({type: "reset", ...settings()});
+  worker.onerror = (e) => showFatal(`worker: ${e.message || "failed to load"}`);
+  wire();
+  const params = new URLSearchParams(location.search);
+  send("boot", {dataset: params.get("dataset") || "mnist", preset: params.get("model") || "mlp"});
 }
 
-main().catch((err) => { showError(String(err && err.stack || err)); setState("error"); });
+main().catch((err) => showFatal(String(err && err.stack || err)));
