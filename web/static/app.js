@@ -221,6 +221,7 @@ function showSettings(settings, recipeOf = null) {
   webgrad.settings = settings;
   for (const [key, id] of Object.entries(SETTING_INPUTS)) {
     const input = $(id);
+    if (input === document.activeElement && !recipeOf) continue;   // never under the typing hand
     if (key === "batch_size" && ![...input.options].some((o) => Number(o.value) === settings[key])) {
       input.append(new Option(String(settings[key])));
     }
