@@ -1,6 +1,7 @@
 """MLP training throughput: examples/s of the course MLP, engine against PyTorch.
 
     PYTHONPATH=. .venv/bin/python bench/bench_mlp.py [--batch 64] [--steps 50] [--profile]
+        [--backends gpu cpu] [--profile-numpy]
 
 The course MLP 784-256-256-10 (ReLU), cross-entropy, Adam(lr=1e-3), trained on
 a few synthetic random batches generated up front (data loading is not timed)
@@ -8,7 +9,8 @@ by: the engine on wgpu, the engine on numpy, and PyTorch (CUDA when available,
 else CPU with its default threads). A timed repeat is `--steps` training steps
 followed by one wait for the device (the engine reads the loss back).
 `--profile` adds a cProfile of recording the wgpu steps: where the host's time
-goes, per step.
+goes, per step. `--backends cpu` times the engine on numpy only;
+`--profile-numpy` adds where a numpy step's time goes (bench_cnn.py's profile).
 """
 import argparse
 import cProfile
@@ -19,6 +21,7 @@ import time
 import numpy as np
 import torch
 
+from bench_cnn import print_numpy_profile
 from common import (TORCH_DEVICE, LoadMonitor, describe_machine, eg, print_table, timeit,
                     torch_sync)
 from engine import nn, optim
@@ -138,6 +141,10 @@ def main():
     parser.add_argument("--steps", type=int, default=50, help="training steps per timed repeat")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the recording of wgpu steps")
+    parser.add_argument("--backends", nargs="+", choices=["gpu", "cpu"], default=["gpu", "cpu"],
+                        help="the engine's backends to time (cpu: numpy)")
+    parser.add_argument("--profile-numpy", action="store_true",
+                        help="where a numpy step's time goes, per backend primitive")
     args = parser.parse_args()
     load = LoadMonitor()
     print("\n".join(describe_machine()))
@@ -146,6 +153,8 @@ def main():
 
     results = {}
     for name, device in (("engine wgpu", "gpu"), ("engine numpy", "cpu")):
+        if device not in args.backends:
+            continue
         run, sync, backend = engine_trainer(device, X, Y)
         seconds = timeit(lambda: run(steps), sync, min_time=0)
         counts = None
@@ -154,6 +163,8 @@ def main():
         results[name] = (seconds / steps, counts)
         if device == "gpu" and args.profile:
             gpu_run, gpu_sync = run, sync
+        if device == "cpu":
+            numpy_run, numpy_sync = run, sync
     run, sync = torch_trainer(X, Y)
     results[f"torch {TORCH_DEVICE}"] = (timeit(lambda: run(steps), sync, min_time=0) / steps, None)
 
@@ -163,14 +174,20 @@ def main():
           "(median)")
     rows = [[name, args.batch / t, 1e3 * t, ref / t] for name, (t, _) in results.items()]
     print_table(["", "examples/s", "ms/step", f"x {ref_name}"], rows)
-    wgpu_t, numpy_t = results["engine wgpu"][0], results["engine numpy"][0]
-    print(f"engine wgpu / engine numpy: {numpy_t / wgpu_t:.3g}x the throughput")
-    c = results["engine wgpu"][1]
-    print(f"engine wgpu per step: {c['dispatches']:.1f} dispatches, {c['submits']:.2f} submits, "
-          f"{c['buffers_created']:.2f} new buffers; host (Python) time {c['host_ms']:.2f} ms/step "
-          "= a floor on the step time however fast the GPU")
-    if args.profile:
-        profile(gpu_run, gpu_sync, 20)
+    if "engine wgpu" in results and "engine numpy" in results:
+        wgpu_t, numpy_t = results["engine wgpu"][0], results["engine numpy"][0]
+        print(f"engine wgpu / engine numpy: {numpy_t / wgpu_t:.3g}x the throughput")
+    if "engine wgpu" in results:
+        c = results["engine wgpu"][1]
+        print(f"engine wgpu per step: {c['dispatches']:.1f} dispatches, {c['submits']:.2f} "
+              f"submits, {c['buffers_created']:.2f} new buffers; host (Python) time "
+              f"{c['host_ms']:.2f} ms/step = a floor on the step time however fast the GPU")
+        if args.profile:
+            profile(gpu_run, gpu_sync, 20)
+    if args.profile_numpy and "engine numpy" in results:
+        eg.set_device("cpu")
+        print_numpy_profile(f"Course MLP on numpy, batch {args.batch}", numpy_run, numpy_sync,
+                            steps=steps)
     print(load.report())
 
 

@@ -16,10 +16,11 @@ from .creation import (tensor, zeros, ones, full, zeros_like, ones_like, randn, 
 from .ops.cat import cat, stack
 from . import nn, optim  # noqa: E402
 from .summary import summary  # noqa: E402
+from .replay import jit  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "randn",
            "rand", "arange", "manual_seed", "no_grad", "is_grad_enabled", "get_device",
            "set_device", "float32", "int32", "nn", "optim", "summary", "IN_BROWSER"]
-__all__ += ["cat", "stack", "download"]
+__all__ += ["cat", "stack", "download", "jit"]

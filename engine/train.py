@@ -15,6 +15,7 @@ import sys
 import time
 
 from . import backend as _backend
+from . import replay
 from .autograd import no_grad
 from .creation import manual_seed
 from .nn import functional as F
@@ -34,13 +35,25 @@ def check_finite(loss_value, step, epoch, lr=None, last_good=None):
 
 
 def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=20,
-        progress=True, on_log=None, scheduler=None):
+        progress=True, on_log=None, scheduler=None, jit=True):
     """Train; returns a history of (step, loss) read every `log_every` steps and at the
     last step. A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer
     step. Every loss read is checked: a NaN or infinite one raises DivergedError, so a
-    run shorter than `log_every` steps, or one that diverges in its last steps, fails too."""
+    run shorter than `log_every` steps, or one that diverges in its last steps, fails too.
+    jit: record the training step once and replay it (engine.jit; the same results,
+    without running the Python graph every step)."""
     history, step, last_good, loss = [], 0, None, None
     model.train()
+
+    def train_step(x, y):
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+    if jit:
+        train_step = replay.jit(train_step)
+
     for epoch in range(1, epochs + 1):
         batches = loader
         if progress:
@@ -48,10 +61,7 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
             batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch",
                            dynamic_ncols=True, file=sys.stderr)
         for x, y in batches:
-            loss = loss_fn(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss = train_step(x, y)
             if scheduler is not None:
                 scheduler.step()
             step += 1
@@ -234,6 +244,9 @@ def _main(argv):
                              "is replaced only with --force")
     parser.add_argument("--force", action="store_true", help="let --save overwrite a file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-jit", action="store_true",
+                        help="run every training step eagerly instead of recording it once "
+                             "and replaying it (engine.jit)")
     parser.add_argument("--summary", action="store_true",
                         help="print the model's layers, output shapes, parameters and FLOPs "
                              "(engine.summary, as the playground shows it) and exit")
@@ -279,7 +292,7 @@ def _main(argv):
     start = time.perf_counter()
     loss_fn = functools.partial(F.cross_entropy, label_smoothing=settings["label_smoothing"])
     history = fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
-                  progress=not args.no_progress, scheduler=scheduler)
+                  progress=not args.no_progress, scheduler=scheduler, jit=not args.no_jit)
     _backend.current_backend().synchronize()
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, test_loader)

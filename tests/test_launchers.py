@@ -12,6 +12,7 @@ import struct
 
 import pytest
 
+from engine.backend import kernel_choice
 from engine.backend.base import FLOAT32, INT32, UINT8
 from engine.backend.gpu import GPUBackend
 from engine.backend.uniforms import layout_of
@@ -54,6 +55,9 @@ def every_primitive(be):
     be.reduce("sum", x, 3, 10, 2), be.reduce("max", a(3 * 40000), 3, 40000, 1)
     be.argmax(x, 3, 10, 2), be.argmax(a(40000), 1, 40000, 1)
     be.matmul(x, x, 1, 8, 8, 8), be.matmul(a(40000), a(40000), 1, 1, 1, 40000, bias=a(1))
+    for variant in kernel_choice.MATMUL_VARIANTS:   # each adapter kind's variant
+        with kernel_choice.forced(matmul=variant, reduce="per_thread"):
+            be.matmul(x, x, 2, 9, 70, 300, bias=a(70)), be.reduce("sum", x, 3, 10, 2)
     be.softmax(x, 4, 10), be.softmax(x, 2, 300, log=True), be.softmax_backward(x, x, 4, 10)
     be.softmax_backward(x, x, 2, 300)
     be.cross_entropy(x, a(4, INT32), 4, 10, 0.1), be.cross_entropy(x, a(2, INT32), 2, 300)

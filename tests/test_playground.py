@@ -323,3 +323,24 @@ def test_fashion_mnist_has_its_class_names(playground):
     result = pg.build(preset_source("mlp"), None, "mlp")
     assert result["ok"] and result["dataset"] == "fashion-mnist"
     assert pg.confusion()["classes"][9] == "Ankle boot"
+
+
+@pytest.mark.parametrize("playground", [pytest.param("gpu", marks=pytest.mark.gpu)],
+                         indirect=True)
+def test_training_is_replayed_and_the_layer_view_follows_the_replays(playground):
+    pg.build(preset_source("mlp"), None, "mlp")
+    first = pg.train_steps(3, True)                    # eager, recorded, replayed
+    trainer = pg._playground.trainer
+    assert trainer.step.replays == 1 and trainer.step.reason is None
+    second = pg.train_steps(3, True)                   # replayed only
+    assert trainer.step.replays == 4
+
+    def mean(snapshot, row):
+        return next(s["value"] for s in snapshot["stats"] if s["row"] == row and s["name"] == "mean")
+    # the statistics come from each slice's last step: a replayed one, with a new batch
+    assert mean(first["snapshot"], 1) != mean(second["snapshot"], 1)
+    assert first["loss"] != second["loss"]
+    assert pg.configure({"optimizer": "adam"})["ok"]   # a new optimizer: record anew
+    assert not trainer.step.recordings
+    third = pg.train_steps(3)
+    assert trainer.step.replays == 5 and math.isfinite(third["loss"])

@@ -163,9 +163,10 @@ class Backend:
         variance made unbiased (times count / (count - 1))."""
         raise NotImplementedError
 
-    def dropout(self, x, numel, p, seed, offset):
+    def dropout(self, x, numel, p, seed, offset, slot=None):
         """x * keep / (1 - p): element i is kept when the uniform number random(seed,
-        offset + i) is >= p, so backends agree and a second call redraws the same mask."""
+        offset + i) is >= p, so backends agree and a second call redraws the same mask.
+        slot: a name for the GPU uniform holding seed and offset, rewritten in place."""
         raise NotImplementedError
 
     def cat(self, arrays, outer, sizes, inner):

@@ -22,6 +22,7 @@ import math
 from collections import OrderedDict
 
 from .base import Backend, FLOAT32, ITEMSIZE
+from .recording import Replaying
 from .uniforms import layout_of
 from ..shaders import load_shader
 
@@ -63,7 +64,7 @@ class GPUArray:
             pass
 
 
-class GPURuntime(Backend):
+class GPURuntime(Replaying, Backend):
     name = "gpu"
     adapter_name = "?"
     is_software = False
@@ -91,6 +92,7 @@ class GPURuntime(Backend):
         self._graveyard = []            # destroyed only after the next submit
         self._dummy = None
         self.stats = {"dispatches": 0, "submits": 0, "buffers_created": 0}
+        self._init_replaying()          # record and replay: recording.py
 
     # ---- plumbing, provided by each GPU API ------------------------------------
     def _create_buffer(self, nbytes): raise NotImplementedError
@@ -102,6 +104,8 @@ class GPURuntime(Backend):
     def _create_bind_group(self, pipeline, handles): raise NotImplementedError
     def _dispatch(self, pipeline, bind_group, groups): raise NotImplementedError
     def _submit(self): raise NotImplementedError
+    def _prepare_replay(self, dispatches): raise NotImplementedError  # -> what _replay takes
+    def _replay(self, copies, prepared): raise NotImplementedError    # encode, submit: one step
 
     def describe(self):
         return f"gpu: {self.adapter_name}"
@@ -154,6 +158,8 @@ class GPURuntime(Backend):
         return self._alloc(numel, dtype)
 
     def upload(self, data, dtype=FLOAT32):
+        if self._capture is not None:
+            self._capture.refuse("a tensor made from host data (an upload)")
         data = memoryview(data).cast("B")
         numel = len(data) // ITEMSIZE[dtype]
         out = self._alloc(numel, dtype)
@@ -173,6 +179,8 @@ class GPURuntime(Backend):
         """Every array is copied into one staging buffer, which is mapped once: one wait
         for the GPU however many arrays. Copies go in whole 4-byte words (WebGPU's rule),
         so a uint8 array's padding is cut off again here."""
+        if self._capture is not None:
+            self._capture.refuse("a read-back (.item(), .tolist(), a tensor's value in Python)")
         self.flush()
         arrays = [a for a in arrays if a.nbytes]
         if not arrays:
@@ -188,14 +196,17 @@ class GPURuntime(Backend):
     def flush(self):
         if self._pending:
             self._submit()
-            self.stats["submits"] += 1
-            self._submit_count += 1
-            self._pending = 0
+            self._count_submit()
         for handle in self._graveyard:
             self._destroy(handle)
         self._graveyard.clear()
 
     synchronize = flush
+
+    def _count_submit(self):
+        self.stats["submits"] += 1
+        self._submit_count += 1
+        self._pending = 0
 
     # ---- dispatching --------------------------------------------------------------
     def _pipeline(self, kernel, entry, constants):
@@ -219,8 +230,8 @@ class GPURuntime(Backend):
             entry = (self._create_uniform(data), self._next_serial())
             self._uniforms[data] = entry
             if len(self._uniforms) > 4096:
-                _, (old, _) = self._uniforms.popitem(last=False)
-                self._graveyard.append(old)
+                _, (old, old_serial) = self._uniforms.popitem(last=False)
+                self._evict(old, old_serial)
         else:
             self._uniforms.move_to_end(data)
         return entry
@@ -231,8 +242,8 @@ class GPURuntime(Backend):
             entry = [self._create_uniform(data), self._next_serial(), data, -1]
             self._slots[slot] = entry
             if len(self._slots) > 4096:   # slots of parameters long gone
-                _, (old, *_rest) = self._slots.popitem(last=False)
-                self._graveyard.append(old)
+                _, (old, old_serial, *_rest) = self._slots.popitem(last=False)
+                self._evict(old, old_serial)
         elif entry[2] != data:
             # A queue write lands before any work not yet submitted: if recorded work
             # still reads the old values, submit it first (training steps seldom
@@ -256,6 +267,10 @@ class GPURuntime(Backend):
             return
         key, pipeline = self._pipeline(kernel, entry, constants or {})
         data = self._layout(kernel).pack(params)
+        if self._uniforms_only:        # a replay's host work: the recording has the dispatch
+            if slot is not None:
+                self._slot_uniform(slot, data)
+            return
         uniform, userial = self._slot_uniform(slot, data) if slot else self._uniform(data)
         bg_key = (key, tuple(a.serial for a in arrays), userial)
         bind_group = self._bind_groups.get(bg_key)
@@ -267,6 +282,8 @@ class GPURuntime(Backend):
             if len(self._bind_groups) > 8192:
                 self._bind_groups.popitem(last=False)
         self._dispatch(pipeline, bind_group, groups)
+        if self._capture is not None:
+            self._capture.add(pipeline, bind_group, groups, arrays, userial)
         self.stats["dispatches"] += 1
         self._pending += 1
         if self._pending >= MAX_PENDING:

@@ -8,6 +8,7 @@ microseconds, which is why runtime.py caches bind groups and keeps one compute
 pass open for a whole training step.
 """
 import js
+from pyodide.code import run_js
 from pyodide.ffi import jsnull, run_sync, to_js
 
 from . import NoGPUError
@@ -17,6 +18,23 @@ from .gpu import GPUBackend
 def _obj(value):
     """A Python dict (nested lists/dicts too) as a plain JavaScript object."""
     return to_js(value, dict_converter=js.Object.fromEntries)
+
+
+# A recorded step, replayed in one call into JavaScript: the loop over its dispatches
+# runs there, so the cost of crossing the bridge is paid once a step, not three times
+# a dispatch (engine/backend/recording.py).
+REPLAY_JS = """(device, copies, pipelines, bindGroups, groups) => {
+  const encoder = device.createCommandEncoder();
+  for (const [source, target, size] of copies) encoder.copyBufferToBuffer(source, 0, target, 0, size);
+  const pass = encoder.beginComputePass();
+  for (let i = 0; i < pipelines.length; i++) {
+    pass.setPipeline(pipelines[i]);
+    pass.setBindGroup(0, bindGroups[i]);
+    pass.dispatchWorkgroups(groups[3 * i], groups[3 * i + 1], groups[3 * i + 2]);
+  }
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}"""
 
 
 class WebGPUBackend(GPUBackend):
@@ -46,6 +64,7 @@ class WebGPUBackend(GPUBackend):
         self._read_usage = usage.MAP_READ | usage.COPY_DST
         self._modules = {}
         self._encoder = self._pass = None
+        self._replay_js = None   # REPLAY_JS, compiled on the first replay
 
     def _on_lost(self, info):
         self.lost_reason = f"{info.reason}: {info.message}"
@@ -126,3 +145,15 @@ class WebGPUBackend(GPUBackend):
         self._pass.end()
         self.device.queue.submit(to_js([self._encoder.finish()]))
         self._encoder = self._pass = None
+
+    def _prepare_replay(self, dispatches):
+        """The dispatch list as JavaScript arrays, made once per recording."""
+        pipelines, bind_groups, groups = zip(*dispatches) if dispatches else ((), (), ())
+        return (to_js(list(pipelines)), to_js(list(bind_groups)),
+                js.Uint32Array.new(to_js([n for g in groups for n in g])))
+
+    def _replay(self, copies, prepared):
+        self._check_device()
+        if self._replay_js is None:
+            self._replay_js = run_js(REPLAY_JS)
+        self._replay_js(self.device, to_js([list(c) for c in copies]), *prepared)

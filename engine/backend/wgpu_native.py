@@ -6,6 +6,20 @@ import os
 from . import NoGPUError
 from .gpu import GPUBackend
 
+
+def _c_functions():
+    """wgpu-native's compute-pass functions, through wgpu-py's cffi handle (or None)."""
+    try:
+        from wgpu.backends.wgpu_native._api import ffi, libf
+        return (None, libf.wgpuComputePassEncoderSetPipeline,
+                libf.wgpuComputePassEncoderSetBindGroup,
+                libf.wgpuComputePassEncoderDispatchWorkgroups, ffi.NULL)
+    except (ImportError, AttributeError):
+        return None
+
+
+_C = _c_functions()
+
 class WgpuBackend(GPUBackend):
     def __init__(self):
         super().__init__()
@@ -95,3 +109,40 @@ class WgpuBackend(GPUBackend):
         self._pass.end()
         self.device.queue.submit([self._encoder.finish()])
         self._encoder = self._pass = None
+
+    # A replay is a tight loop over a recorded step's dispatches. wgpu-py's public calls
+    # cost microseconds each (argument checks, keep-alive bookkeeping); the loop calls
+    # the three C functions they wrap instead, on objects the recording has already
+    # validated and keeps alive. Without those internals it uses the public calls.
+    def _prepare_replay(self, dispatches):
+        """(pipeline or None when it is the previous one's, bind group, x, y, z)."""
+        prepared, previous = [], None
+        for pipeline, bind_group, (x, y, z) in dispatches:
+            prepared.append((None if pipeline is previous else pipeline, bind_group, x, y, z))
+            previous = pipeline
+        if _C is None:
+            return prepared
+        return [(p and p._internal, b._internal, x, y, z) for p, b, x, y, z in prepared]
+
+    def _replay(self, copies, prepared):
+        """A recorded step: its input copies, then its dispatches, in one command buffer."""
+        encoder = self.device.create_command_encoder()
+        for source, target, nbytes in copies:
+            encoder.copy_buffer_to_buffer(source, 0, target, 0, nbytes)
+        compute = encoder.begin_compute_pass()
+        if _C is None:
+            for pipeline, bind_group, x, y, z in prepared:
+                if pipeline is not None:
+                    compute.set_pipeline(pipeline)
+                compute.set_bind_group(0, bind_group)
+                compute.dispatch_workgroups(x, y, z)
+        else:
+            encode, set_pipeline, set_bind_group, dispatch, null = _C
+            handle = compute._internal
+            for pipeline, bind_group, x, y, z in prepared:
+                if pipeline is not None:
+                    set_pipeline(handle, pipeline)
+                set_bind_group(handle, 0, bind_group, 0, null)
+                dispatch(handle, x, y, z)
+        compute.end()
+        self.device.queue.submit([encoder.finish()])

@@ -39,9 +39,8 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: expected {self.num_features} channels (num_features) in "
                              f"dim 1, got input of shape {x.shape}")
         if self.training and self.track_running_stats:
-            with no_grad():   # a counter on the device: no round trip to read it
-                count = (self.num_batches_tracked.float() + 1.0).int()
-            self.num_batches_tracked.data = count.data
+            with no_grad():   # a counter on the device, in place: no round trip to read it
+                self.num_batches_tracked.copy_((self.num_batches_tracked.float() + 1.0).int())
         # batch statistics while training, or always when there are no running ones
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

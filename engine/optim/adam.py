@@ -15,17 +15,16 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay))
 
-    def step(self):
-        for group, p, state in self._params_with_grad():
-            if not state:
-                state["step"] = 0
-                state["m"] = p.backend.full(p.numel(), 0.0)
-                state["v"] = p.backend.full(p.numel(), 0.0)
-            state["step"] += 1
-            beta1, beta2 = group["betas"]
-            p.backend.adam_step(p.data, p.grad.data, state["m"], state["v"], p.numel(),
-                                group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                                state["step"], self.decoupled)
+    def _update(self, group, p, state):
+        if not state:
+            state["step"] = 0
+            state["m"] = p.backend.full(p.numel(), 0.0)
+            state["v"] = p.backend.full(p.numel(), 0.0)
+        state["step"] += 1
+        beta1, beta2 = group["betas"]
+        p.backend.adam_step(p.data, p.grad.data, state["m"], state["v"], p.numel(),
+                            group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+                            state["step"], self.decoupled)
 
 
 class AdamW(Adam):

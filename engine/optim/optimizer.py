@@ -1,9 +1,12 @@
 """The optimizer base: parameter groups, zero_grad, and per-parameter state.
 
 Each optimizer's `step` is one fused GPU kernel per parameter
-(shaders/sgd.wgsl, shaders/adam.wgsl) that updates it in place.
+(shaders/sgd.wgsl, shaders/adam.wgsl) that updates it in place; a subclass
+writes `_update(group, p, state)` for one parameter.
 """
 import math
+
+from ..replay import on_replay
 
 
 class Optimizer:
@@ -60,4 +63,16 @@ class Optimizer:
                     yield group, p, self.state.setdefault(id(p), {})
 
     def step(self):
+        """Update every parameter that has a gradient: each subclass's `_update`, one fused
+        kernel per parameter. In a step that engine.jit records, the update kernels are
+        in the recording; before each replay this runs again in "uniforms only" mode, to
+        write the numbers that change per step (learning rate, bias corrections)."""
+        on_replay(self._update_all)
+        self._update_all()
+
+    def _update_all(self):
+        for group, p, state in self._params_with_grad():
+            self._update(group, p, state)
+
+    def _update(self, group, p, state):
         raise NotImplementedError

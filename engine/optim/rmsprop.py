@@ -18,13 +18,12 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
 
-    def step(self):
-        for group, p, state in self._params_with_grad():
-            be, n = p.backend, p.numel()
-            if not state:
-                state["square_avg"] = be.full(n, 0.0)
-                state["grad_avg"] = be.full(n, 0.0) if group["centered"] else None
-                state["momentum_buffer"] = be.full(n, 0.0) if group["momentum"] > 0 else None
-            be.rmsprop_step(p.data, p.grad.data, state["square_avg"], state["grad_avg"],
-                            state["momentum_buffer"], n, group["lr"], group["alpha"],
-                            group["eps"], group["weight_decay"], group["momentum"])
+    def _update(self, group, p, state):
+        be, n = p.backend, p.numel()
+        if not state:
+            state["square_avg"] = be.full(n, 0.0)
+            state["grad_avg"] = be.full(n, 0.0) if group["centered"] else None
+            state["momentum_buffer"] = be.full(n, 0.0) if group["momentum"] > 0 else None
+        be.rmsprop_step(p.data, p.grad.data, state["square_avg"], state["grad_avg"],
+                        state["momentum_buffer"], n, group["lr"], group["alpha"],
+                        group["eps"], group["weight_decay"], group["momentum"])

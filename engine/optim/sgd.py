@@ -14,11 +14,10 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def step(self):
-        for group, p, state in self._params_with_grad():
-            first = "velocity" not in state
-            if first and group["momentum"]:
-                state["velocity"] = p.backend.empty(p.numel())
-            p.backend.sgd_step(p.data, p.grad.data, state.get("velocity"), p.numel(),
-                               group["lr"], group["momentum"], group["dampening"],
-                               group["weight_decay"], group["nesterov"], first)
+    def _update(self, group, p, state):
+        first = "velocity" not in state
+        if first and group["momentum"]:
+            state["velocity"] = p.backend.empty(p.numel())
+        p.backend.sgd_step(p.data, p.grad.data, state.get("velocity"), p.numel(),
+                           group["lr"], group["momentum"], group["dampening"],
+                           group["weight_decay"], group["nesterov"], first)

@@ -120,7 +120,7 @@ class Playground:
     def train_steps(self, n, snapshot=False, gradients=False):
         trainer = self.trainer
         t0 = time.perf_counter()
-        loss, hits, count, _ = trainer.train_steps(n, self.view.watch() if snapshot else None)
+        loss, hits, count, _ = trainer.train_steps(n)
         scalars = [("loss", loss), ("hits", hits)]
         pieces = []
         if snapshot:

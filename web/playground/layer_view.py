@@ -17,7 +17,6 @@ many layers there are. The page receives the raw float32 bytes and a layout that
 says where each piece lies.
 """
 import array
-import contextlib
 import math
 
 import engine as eg
@@ -30,32 +29,20 @@ class LayerView:
     def __init__(self, built):
         self.model = built.model
         self.rows = built.summary.rows
-        self._index = {id(r.module): i for i, r in enumerate(self.rows)}
-        self._captured = None
+        # Forward hooks on every row keep its output of the last forward pass: of the last
+        # training step (a replayed step runs no Python, but the tensors its recording made
+        # are the ones the hooks kept, and each replay writes its outputs into them), or of
+        # the example while example_outputs runs.
+        self._train = {}          # row index -> its output in the last training step
+        self._sink = self._train
+        self._sizes = {}
+        for i, row in enumerate(self.rows):
+            row.module.register_forward_hook(self._keeper(i))
 
-    # -- recording a forward pass ---------------------------------------------------
-    @contextlib.contextmanager
-    def _recording(self, outputs):
-        """Inside this block every row's output is kept in `outputs` (row index -> tensor)."""
-        handles = [row.module.register_forward_hook(self._keeper(i, outputs))
-                   for i, row in enumerate(self.rows)]
-        try:
-            yield outputs
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    def watch(self):
-        """For the training step whose statistics the next refresh shows: its outputs are
-        kept until batch_statistics() reads them."""
-        self._captured = {}
-        return self._recording(self._captured)
-
-    @staticmethod
-    def _keeper(i, outputs):
+    def _keeper(self, i):
         def hook(module, args, output):
-            if isinstance(output, eg.Tensor) and i not in outputs:   # first call of a shared layer
-                outputs[i] = output.detach()
+            if isinstance(output, eg.Tensor):
+                self._sink[i] = output.detach()
         return hook
 
     def example_outputs(self, x):
@@ -63,21 +50,23 @@ class LayerView:
         model = self.model
         was_training = model.training
         model.eval()
+        self._sink = outputs = {}
         try:
-            with eg.no_grad(), self._recording({}) as outputs:
+            with eg.no_grad():
                 logits = model(x)
         finally:
+            self._sink = self._train
             model.train(was_training)
         return outputs, logits
 
     # -- what a refresh sends -------------------------------------------------------
     def batch_statistics(self):
-        """Device scalars from the last watched training step: per row the sum and the sum
+        """Device scalars from the last training step: per row the sum and the sum
         of squares of its outputs, for a ReLU the number of units alive (non-zero for some
         example of the batch), for a layer with parameters the gradients' squared sums.
         A few reductions each; finish_statistics turns them into the page's numbers on the
         host, so the device runs no kernel for a division or a square root."""
-        captured, self._captured = self._captured, None
+        captured = self._train
         self._sizes = {}
         quantities = []
         with eg.no_grad():

@@ -16,7 +16,6 @@ Nesterov momentum; engine.train.make_optimizer builds them all, as for the CLI.
 Changing any of them keeps the model's weights; only a new optimizer kind starts
 its state (momentum buffers, Adam's moments) afresh.
 """
-import contextlib
 import math
 import time
 
@@ -92,6 +91,9 @@ class Trainer:
         self.run_examples = 0        # examples in the current run (its schedule's clock)
         self.recent = []             # (hits, count) of the last few read-back batches
         self.optimizer = self.scheduler = None
+        # The step is recorded once and replayed (engine.jit): the Python graph runs only
+        # on the first two calls of each batch shape, and again after a settings change.
+        self.step = eg.jit(self._step, verbose=False)
         self._make_optimizer()
         self._make_loader()
 
@@ -112,6 +114,7 @@ class Trainer:
         if (new["lr"], new["schedule"], new["epochs"], new["batch_size"]) != \
                 (old["lr"], old["schedule"], old["epochs"], old["batch_size"]):
             self._make_scheduler()
+        self.step.reset()   # record anew: the recording would not see every change
         return self.settings
 
     def _make_optimizer(self):
@@ -158,26 +161,27 @@ class Trainer:
             self.batches = iter(self.loader)
             return next(self.batches)
 
-    def train_steps(self, n, watch=None):
-        """n optimizer steps. The last one's forward pass runs inside `watch` (a context
-        manager from LayerView, or None): layer statistics come from a real training batch.
-        Returns the last batch's (loss, hits) as device tensors, their batch size, and
-        the seconds the host spent (encoding and launching; the GPU runs behind)."""
-        model, opt = self.model, self.optimizer
-        smoothing = self.settings["label_smoothing"]
-        t0 = time.perf_counter()
-        for i in range(n):
-            x, y = self.next_batch()
-            with watch if (watch is not None and i == n - 1) else contextlib.nullcontext():
-                logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if self.scheduler is not None:
-                self.scheduler.step()
+    def _step(self, x, y):
+        """One optimizer step on a batch -> (loss, hits), both still on the device."""
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.settings["label_smoothing"])
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
         with eg.no_grad():
             hits = (logits.detach().argmax(1) == y).sum()
+        return loss, hits
+
+    def train_steps(self, n):
+        """n optimizer steps. Returns the last batch's (loss, hits) as device tensors, its
+        batch size and the seconds the host spent (encoding and launching; the GPU runs
+        behind)."""
+        t0 = time.perf_counter()
+        for _ in range(n):
+            x, y = self.next_batch()
+            loss, hits = self.step(x, y)
+            if self.scheduler is not None:
+                self.scheduler.step()
         count = y.shape[0]
         self.steps += n
         self.examples_seen += n * count

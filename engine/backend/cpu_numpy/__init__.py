@@ -27,6 +27,18 @@ class NumpyBackend(CNNPrimitives, Backend):
 
     def __init__(self, precision="float32"):
         self.float = np.dtype(precision)
+        self._scratch_buffers = []   # temporaries of the optimizer updates, reused
+
+    def _scratch(self, numel, count):
+        """`count` float arrays of `numel` elements, the same memory on every call: the
+        optimizer updates write their intermediate results there (numpy `out=`), so a
+        training step allocates nothing for them."""
+        for k in range(count):
+            if k == len(self._scratch_buffers):
+                self._scratch_buffers.append(np.empty(0, self.float))
+            if self._scratch_buffers[k].size < numel:
+                self._scratch_buffers[k] = np.empty(numel, self.float)
+        return [buf[:numel] for buf in self._scratch_buffers[:count]]
 
     def describe(self):
         return f"cpu: numpy {np.__version__} ({self.float.name})"
@@ -65,8 +77,12 @@ class NumpyBackend(CNNPrimitives, Backend):
     def binary(self, op, a, a_shape, b, b_shape, out_shape, *args):
         a, b = a.reshape(a_shape), b.reshape(b_shape)
         with np.errstate(all="ignore"):
-            out = BINARY[op].numpy(np, a, b, *args)
-        return np.broadcast_to(out, out_shape).astype(self.float).ravel()
+            out = np.asarray(BINARY[op].numpy(np, a, b, *args))
+        if out.shape != tuple(out_shape) or out.dtype != self.float or not out.flags.owndata:
+            # broadcast, promoted (comparisons give float64), or an input handed back
+            # (lhs): copy into a new array; a fresh result of the right shape is kept as is
+            out = np.broadcast_to(out, out_shape).astype(self.float)
+        return out.ravel()
 
     def cast(self, x, dtype):
         return x.astype(self._np(dtype))
@@ -84,16 +100,15 @@ class NumpyBackend(CNNPrimitives, Backend):
 
     def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
                a_batched=True, b_batched=True, bias=None):
-        a = a.reshape((batch if a_batched else 1,) + ((K, M) if trans_a else (M, K)))
-        b = b.reshape((batch if b_batched else 1,) + ((N, K) if trans_b else (K, N)))
-        if trans_a:
-            a = a.transpose(0, 2, 1)
-        if trans_b:
-            b = b.transpose(0, 2, 1)
+        # a transposed operand is a transposed view: BLAS reads it in place, no copy
+        a = _matrices(a, batch if a_batched else 1, (M, K), trans_a)
+        b = _matrices(b, batch if b_batched else 1, (K, N), trans_b)
         out = a @ b
+        if out.ndim == 2 and batch > 1:   # neither operand batched: the same product for all
+            out = np.broadcast_to(out, (batch, M, N)).copy()
         if bias is not None:
-            out = out + bias
-        return np.broadcast_to(out, (batch, M, N)).astype(self.float).ravel()
+            out += bias
+        return out.ravel()
 
     # -- fused row-wise ops ------------------------------------------------------
     def softmax(self, x, rows, cols, log=False):
@@ -126,53 +141,89 @@ class NumpyBackend(CNNPrimitives, Backend):
         return (p * (grad_out[0] * scale)).astype(self.float).ravel()
 
     # -- optimizers (in place) -----------------------------------------------------
+    # Each update runs in place on p and the state, its intermediate results in the
+    # scratch buffers (`out=`): no new array per parameter per step, and memory is
+    # what bounds these loops (a few passes over each array).
+    def _with_weight_decay(self, g, p, weight_decay, scratch):
+        """g + weight_decay * p (L2 regularisation), in `scratch`; g itself if no decay."""
+        if not weight_decay:
+            return g
+        np.multiply(p, weight_decay, out=scratch)
+        scratch += g
+        return scratch
+
     def sgd_step(self, p, g, velocity, numel, lr, momentum, dampening, weight_decay,
                  nesterov, first_step):
-        d = g + weight_decay * p if weight_decay else g.copy()
+        t, u = self._scratch(numel, 2)
+        d = self._with_weight_decay(g, p, weight_decay, t)
         if momentum:
             if first_step:
                 velocity[:] = d
             else:
                 velocity *= momentum
-                velocity += (1 - dampening) * d
-            d = d + momentum * velocity if nesterov else velocity
-        p -= lr * d
+                velocity += np.multiply(d, 1 - dampening, out=u) if dampening else d
+            if nesterov:   # d + momentum * velocity
+                d = np.add(d, np.multiply(velocity, momentum, out=u), out=u)
+            else:
+                d = velocity
+        p -= np.multiply(d, lr, out=t)
 
     def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
                   step, decoupled):
-        if weight_decay and decoupled:
+        t, u = self._scratch(numel, 2)
+        if weight_decay and decoupled:   # AdamW: shrink the weights themselves
             p *= 1 - lr * weight_decay
         elif weight_decay:
-            g = g + weight_decay * p
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
+            g = self._with_weight_decay(g, p, weight_decay, u)
+        m *= beta1                                   # m = beta1 m + (1 - beta1) g
+        m += np.multiply(g, 1 - beta1, out=t)
+        v *= beta2                                   # v = beta2 v + (1 - beta2) g^2
+        np.multiply(g, g, out=t)
+        t *= 1 - beta2
+        v += t
         bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
-        p -= lr * (m / bc1) / (np.sqrt(v / bc2) + eps)
+        np.divide(v, bc2, out=t)                     # p -= lr (m / bc1) / (sqrt(v / bc2) + eps)
+        np.sqrt(t, out=t)
+        t += eps
+        np.divide(m, t, out=t)
+        t *= lr / bc1
+        p -= t
 
     def adagrad_step(self, p, g, sum_sq, numel, clr, eps, weight_decay):
-        g = g + weight_decay * p if weight_decay else g
-        sum_sq += g * g
-        p -= clr * g / (np.sqrt(sum_sq) + eps)
+        t, u = self._scratch(numel, 2)
+        g = self._with_weight_decay(g, p, weight_decay, u)
+        sum_sq += np.multiply(g, g, out=t)
+        np.sqrt(sum_sq, out=t)                       # p -= clr g / (sqrt(sum_sq) + eps)
+        t += eps
+        np.divide(g, t, out=t)
+        t *= clr
+        p -= t
 
     def rmsprop_step(self, p, g, square_avg, grad_avg, buf, numel, lr, alpha, eps, weight_decay,
                      momentum):
-        g = g + weight_decay * p if weight_decay else g
-        square_avg *= alpha
-        square_avg += (1 - alpha) * g * g
+        t, u = self._scratch(numel, 2)
+        g = self._with_weight_decay(g, p, weight_decay, u)
+        square_avg *= alpha                          # square_avg = a sq + (1 - a) g^2
+        np.multiply(g, g, out=t)
+        t *= 1 - alpha
+        square_avg += t
         if grad_avg is not None:   # centered: divide by an estimate of the variance instead
             grad_avg *= alpha
-            grad_avg += (1 - alpha) * g
-            denom = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+            grad_avg += np.multiply(g, 1 - alpha, out=t)
+            np.multiply(grad_avg, grad_avg, out=t)
+            np.subtract(square_avg, t, out=t)
+            np.sqrt(t, out=t)
         else:
-            denom = np.sqrt(square_avg) + eps
+            np.sqrt(square_avg, out=t)
+        t += eps                                     # t = the denominator
+        np.divide(g, t, out=t)
         if buf is not None:
             buf *= momentum
-            buf += g / denom
-            p -= lr * buf
+            buf += t
+            p -= np.multiply(buf, lr, out=t)
         else:
-            p -= lr * g / denom
+            t *= lr
+            p -= t
 
     # -- random numbers and data -----------------------------------------------------
     def random(self, numel, seed, offset, normal=False):
@@ -189,7 +240,7 @@ class NumpyBackend(CNNPrimitives, Backend):
         return (rows.astype(self.float) * scale + shift).ravel()
 
     # ---- dropout, concatenation ----
-    def dropout(self, x, numel, p, seed, offset):
+    def dropout(self, x, numel, p, seed, offset, slot=None):
         # the uniforms are multiples of 2^-24, exact in float64: the same test as the GPU's
         keep = _uniform(seed, np.arange(numel, dtype=np.uint64) + offset) >= p
         scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
@@ -202,6 +253,14 @@ class NumpyBackend(CNNPrimitives, Backend):
     def narrow(self, x, outer, size, start, length, inner):
         # flatten, not ravel: always a copy, never a view that shares x's memory
         return x.reshape(outer, size, inner)[:, start:start + length].flatten()
+
+
+def _matrices(x, count, shape, transposed):
+    """A flat array as `count` matrices of `shape` (one plain matrix when count is 1),
+    stored transposed when `transposed`: then the view swaps the last two axes back."""
+    rows, cols = shape[::-1] if transposed else shape
+    x = x.reshape((rows, cols) if count == 1 else (count, rows, cols))
+    return x.swapaxes(-1, -2) if transposed else x
 
 
 # The same hash as shaders/random.wgsl (PCG-RXS-M-XS), in uint32 arithmetic.

@@ -1,6 +1,7 @@
 """Launchers for engine/ops/reduce.py: sum / max / min along one axis
 (shaders/reduce.wgsl) and argmax (argmax.wgsl, argmax_pick.wgsl)."""
 from ..base import FLOAT32, INT32, REDUCE_OPS
+from ..kernel_choice import reduce_row_limit
 from ..runtime import grid
 
 REDUCE_CHUNK = 256 * 64   # row elements per workgroup: 64 loads per thread
@@ -9,7 +10,7 @@ REDUCE_CHUNK = 256 * 64   # row elements per workgroup: 64 loads per thread
 class ReduceKernels:
     def _reduce_pass(self, kernel, x, outer, size, inner, out_dtype, constants):
         """One pass: (outer, size, inner) -> (outer, nchunks, inner); returns (out, nchunks)."""
-        if size <= 64:   # short rows: one thread per output
+        if size <= reduce_row_limit(self):   # short rows (any row on a CPU): a thread per output
             out = self._alloc(outer * inner, out_dtype)
             self._run(kernel, [x, out], dict(outer=outer, size=size, inner=inner, chunk=size),
                       outer * inner, entry="per_thread", constants=constants)

@@ -1,0 +1,156 @@
+"""Host time per training step, eager against recorded-and-replayed (engine.jit), in one run.
+
+    python bench/bench_replay.py [--models mlp convnetjs] [--batch-size 64] [--steps 40]
+                                 [--no-browser]
+
+The host time of a step is what the CPU spends to get the step onto the GPU: the
+Python graph, the launchers and the encoding (eager), or the replay's host work
+(its hooks' uniform writes, one command buffer). The GPU works behind it, so the
+host time bounds the speed on a fast GPU: 1 ms a step is at most 64,000 examples/s
+at batch 64, whatever the GPU. Measured
+
+- natively, through wgpu (lavapipe on a machine without a GPU): the time of the
+  step call, with the GPU drained before each one, median over --steps;
+- in the browser, Pyodide in headless Chromium on WebGPU (SwiftShader here): the
+  same, from inside the page's engine, where a replay is one call into JavaScript.
+
+Each row also prints PyTorch CPU's whole step (compute included) on the same model
+and batch, for scale. A benchmark: it prints figures for BENCHMARKS.md and asserts
+nothing.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+STEP_CODE = r'''
+import random, statistics, time
+import engine as eg
+import engine.nn.functional as F
+from engine import models as zoo, optim
+from engine.data import DataLoader
+
+
+class Noise:
+    """Random images and labels, read like MNIST (the data does not change the timing)."""
+    image_shape, classes = (1, 28, 28), [str(k) for k in range(10)]
+
+    def __init__(self, n):
+        rng = random.Random(0)
+        self.images = bytes(rng.randrange(256) for _ in range(n * 784))
+        self.labels = bytes(rng.randrange(10) for _ in range(n))
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def host_ms(name, use_jit, batch, steps):
+    """Median host milliseconds of a step call, the GPU drained before each."""
+    eg.set_device("gpu")
+    eg.manual_seed(0)
+    model = zoo.build(name)
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = eg.jit(step) if use_jit else step
+    batches = list(DataLoader(Noise(batch * 4), batch))
+    times = []
+    for i in range(steps + 4):
+        x, y = batches[i % len(batches)]
+        x.backend.synchronize()
+        eg.tensor([0.0]).item()        # the GPU is idle: time the host only
+        t = time.perf_counter()
+        loss = run(x, y)
+        times.append(1000 * (time.perf_counter() - t))
+        loss.item()
+    return statistics.median(times[4:])
+
+
+def measure(names, batch, steps):
+    return {name: {"eager": host_ms(name, False, batch, steps),
+                   "replayed": host_ms(name, True, batch, steps)} for name in names}
+'''
+
+BROWSER_JS = """async ([code, names, batch, steps]) => {
+  const {loadPyodide} = await import("/pyodide/pyodide.mjs");
+  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
+  const zip = new Uint8Array(await (await fetch("/engine.zip")).arrayBuffer());
+  pyodide.unpackArchive(zip, "zip", {extractDir: "/home/pyodide/webgrad"});
+  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/webgrad')");
+  pyodide.runPython(code + "\\nimport json\\ndef run(n, b, s): return json.dumps(measure(list(n), b, s))");
+  return await pyodide.globals.get("run").callPromising(pyodide.toPy(names), batch, steps);
+}"""
+
+
+def torch_step_ms(name, batch, steps):
+    import torch
+    from test_summary import torch_twin   # the zoo's models in PyTorch
+    torch.manual_seed(0)
+    model = torch_twin(name)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+    times = []
+    for _ in range(steps + 4):
+        t = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()
+        times.append(1000 * (time.perf_counter() - t))
+    return statistics.median(times[4:])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["mlp", "convnetjs"])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args(argv)
+    namespace = {}
+    exec(STEP_CODE, namespace)
+    import engine as eg
+    eg.set_device("gpu")
+    device = eg.get_device()
+    native = namespace["measure"](args.models, args.batch_size, args.steps)
+    browser, browser_device = None, None
+    if not args.no_browser:
+        from browser_harness import chromium, running_server
+        with running_server() as url, chromium(webgpu=True) as chrome:
+            page = chrome.new_page()
+            page.goto(url + "/datasets.json")
+            browser = json.loads(page.evaluate(BROWSER_JS, [STEP_CODE, args.models,
+                                                            args.batch_size, args.steps]))
+            browser_device = page.evaluate("""async () => {
+                const i = (await navigator.gpu.requestAdapter()).info;
+                return `${i.vendor} ${i.architecture} ${i.description}`.trim(); }""")
+    print(f"host ms per training step (median of {args.steps}), batch {args.batch_size}, "
+          f"SGD with Nesterov momentum")
+    print(f"native: {device}; browser: {browser_device or '-'} (WebGPU in Pyodide)")
+    print(f"{'model':11} {'where':8} {'eager':>8} {'replayed':>9} {'eager/replayed':>15} "
+          f"{'PyTorch CPU whole step':>23}")
+    for name in args.models:
+        torch_ms = torch_step_ms(name, args.batch_size, args.steps)
+        for where, figures in (("native", native), ("browser", browser)):
+            if figures is None:
+                continue
+            e, r = figures[name]["eager"], figures[name]["replayed"]
+            print(f"{name:11} {where:8} {e:8.3f} {r:9.3f} {e / r:15.1f}x {torch_ms:22.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Which variant of a kernel family runs on this adapter, and why: the one place that decides.
+
+The same WGSL runs on very different machines. A discrete GPU runs thousands of
+invocations at once and wants tiles staged in workgroup memory; a CPU-backed
+adapter (Chrome's SwiftShader when the browser has no GPU, Mesa's lavapipe
+natively) runs a workgroup as a loop over its invocations on one core, where a
+workgroup barrier is a costly switch and every float an invocation loads is a
+separate read. So each family has variants, and this module picks one per
+adapter kind and shape:
+
+    kind          adapters                          matmul          conv2d          reduce (rows)
+    "gpu"         every hardware adapter            tiled64         tiled           workgroup tree
+    "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x16   blocked 8x16    one invocation per row
+    "cpu"         lavapipe / llvmpipe, other CPUs   blocked 8x16    blocked 8x16    one invocation per row
+
+(the measurements behind each cell: BENCHMARKS.md, "Kernel variants per adapter").
+The choice depends only on the adapter and the shapes, never on timing, so it is the
+same for every identical step (a recorded step replays the same dispatches) and the
+same on every run. `describe()` says what was chosen and why; `forced(...)` overrides
+a choice, for the tests (tests/test_kernel_variants.py runs every variant on
+every adapter) and the benchmarks (bench/bench_kernels*.py).
+
+Why not a timed trial at start-up: the variants' order differs between adapter
+kinds, not between machines of a kind, and on the shared 2-core machines where
+these figures come from one neighbour's process swings a timing by 2-10x, so a
+trial would pick at random; a rule per kind is as fast and explainable.
+"""
+import contextlib
+import os
+from collections import namedtuple
+
+# ---- adapter kinds ---------------------------------------------------------------------------
+
+KIND_REASONS = {
+    "gpu": "a hardware adapter: thousands of invocations at once, workgroup memory on chip",
+    "swiftshader": "SwiftShader, a CPU-backed adapter (Chrome without a GPU): 4 invocations per "
+                   "SIMD group, and every float loaded from a buffer is a separate read",
+    "cpu": "a CPU-backed adapter (lavapipe / llvmpipe): 8 invocations per AVX2 SIMD group, "
+           "workgroup barriers switch between invocations",
+}
+
+
+def adapter_kind(backend):
+    """'gpu', 'swiftshader' or 'cpu', from what the backend says about its adapter."""
+    if not getattr(backend, "is_software", False):
+        return "gpu"
+    if "swiftshader" in getattr(backend, "adapter_name", "").lower():
+        return "swiftshader"
+    return "cpu"
+
+
+def cores():
+    """CPU cores: the threads a CPU-backed adapter spreads workgroups over."""
+    try:
+        import js   # in the browser (Pyodide): the page's navigator
+        return max(1, int(js.navigator.hardwareConcurrency or 1))
+    except ImportError:
+        return os.cpu_count() or 1
+
+
+# ---- forcing a choice (tests, benchmarks) ------------------------------------------------------
+
+FORCE = {}   # family -> variant name (and "matmul_slices" -> a number of K-slices)
+
+
+@contextlib.contextmanager
+def forced(**choices):
+    """with forced(matmul="blocked_4x8", matmul_slices=3): ... runs those variants."""
+    saved = dict(FORCE)
+    FORCE.update(choices)
+    try:
+        yield
+    finally:
+        FORCE.clear()
+        FORCE.update(saved)
+
+
+# ---- matmul ------------------------------------------------------------------------------------
+
+# name -> (kernel file, entry point, tile rows, tile columns, K step): every variant
+MATMUL_VARIANTS = {
+    "tiled64": ("matmul", "main", 64, 64, 16),
+    "blocked_4x8": ("matmul_blocked", "block_4x8", 32, 64, 4),
+    "blocked_8x16": ("matmul_blocked", "block_8x16", 32, 64, 4),
+    "blocked_16x16": ("matmul_blocked", "block_16x16", 32, 64, 4),
+}
+MATMUL_BY_KIND = {
+    "gpu": ("tiled64", "64x64 tiles staged in workgroup memory, 4x4 outputs per invocation "
+                       "(15.8 TFLOP/s at 4096^2 on an H100, DESIGN.md)"),
+    "swiftshader": ("blocked_16x16", "no workgroup memory; 16x16 outputs per invocation load "
+                                     "the fewest floats per multiply-add"),
+    "cpu": ("blocked_8x16", "no workgroup memory; 8x16 outputs per invocation (lavapipe runs out "
+                            "of registers with 16x16)"),
+}
+MATMUL_K_SLICE = 32768     # longest K one invocation walks (lavapipe's loop limit)
+SPLIT_MIN_K = 256          # a K-slice shorter than this is not worth another dispatch's sum
+
+MatmulPlan = namedtuple("MatmulPlan", "variant kernel entry groups slices k_chunk")
+
+
+def split_k(workgroups, K, target, step):
+    """-> (slices, k_chunk): cut K into slices, each a layer of workgroups, until there are
+    `target` workgroups, keeping each slice at least SPLIT_MIN_K long and at most
+    MATMUL_K_SLICE; k_chunk a multiple of `step`."""
+    slices = 1
+    if workgroups < target:
+        slices = max(1, min(-(-target // workgroups), K // SPLIT_MIN_K))
+    slices = max(slices, -(-K // MATMUL_K_SLICE))
+    k_chunk = -(-max(K, 1) // slices)
+    k_chunk = -(-k_chunk // step) * step
+    return max(1, -(-K // k_chunk)), k_chunk
+
+
+def matmul_plan(backend, batch, M, N, K):
+    """The variant, workgroups and K-slices of C (batch x M x N) = A (M x K) @ B (K x N)."""
+    kind = adapter_kind(backend)
+    variant = FORCE.get("matmul") or MATMUL_BY_KIND[kind][0]
+    kernel, entry, tile_m, tile_n, step = MATMUL_VARIANTS[variant]
+    tiles = -(-M // tile_m) * -(-N // tile_n)
+    # enough workgroups for every core: a CPU's cores, or a GPU's many compute units
+    target = 2 * cores() if kind != "gpu" else 64
+    slices, k_chunk = split_k(tiles * batch, K, target, step)
+    if "matmul_slices" in FORCE:
+        slices = min(FORCE["matmul_slices"], max(K, 1))
+        k_chunk = -(-(-(-max(K, 1) // slices)) // step) * step
+        slices = max(1, -(-K // k_chunk))
+    return MatmulPlan(variant, kernel, entry, (-(-N // tile_n), -(-M // tile_m), batch * slices),
+                      slices, k_chunk)
+
+
+# ---- reductions --------------------------------------------------------------------------------
+
+REDUCE_BY_KIND = {
+    "gpu": (64, "rows longer than 64: a workgroup of 256 per chunk of a row, then a tree in "
+                "workgroup memory"),
+    "swiftshader": (16384, "rows up to 16,384: one invocation per row (no barriers); longer rows "
+                           "in chunks of 16,384"),
+    "cpu": (16384, "rows up to 16,384: one invocation per row (no barriers); longer rows in "
+                   "chunks of 16,384"),
+}
+
+
+def reduce_row_limit(backend):
+    """The longest row that one invocation reduces alone (kernels/reduce.py's per_thread)."""
+    if "reduce" in FORCE:
+        return {"per_thread": 16384, "per_workgroup": 64}[FORCE["reduce"]]
+    return REDUCE_BY_KIND[adapter_kind(backend)][0]
+
+
+# ---- what was chosen ---------------------------------------------------------------------------
+
+def choices(backend=None):
+    """{family: (variant, why)} for this adapter."""
+    if backend is None:
+        from . import current_backend
+        backend = current_backend()
+    kind = adapter_kind(backend)
+    matmul, why = MATMUL_BY_KIND[kind]
+    limit, reduce_why = REDUCE_BY_KIND[kind]
+    return {
+        "adapter": (kind, KIND_REASONS[kind]),
+        "matmul": (matmul, why + "; split-K when M x N makes fewer than "
+                   + ("2 workgroups per core" if kind != "gpu" else "64 workgroups")),
+        "reduce": ("per_thread" if limit > 64 else "per_workgroup", reduce_why),
+    }
+
+
+def describe(backend=None):
+    """A few lines naming each family's variant on this adapter, and why."""
+    if backend is None:
+        from . import current_backend
+        backend = current_backend()
+    if not hasattr(backend, "_run"):
+        return f"{backend.describe()}: no GPU kernels (numpy)"
+    lines = [f"{backend.describe()}"]
+    for family, (variant, why) in choices(backend).items():
+        lines.append(f"  {family:8} {variant}: {why}")
+    return "\n".join(lines)
