@@ -1,6 +1,12 @@
 """The webgrad playground server: one page that trains networks in the browser.
 
     python server.py [--host 127.0.0.1] [--port 8000]    # then open http://127.0.0.1:8000/
+    python server.py --host 0.0.0.0 --certfile cert.pem --keyfile key.pem   # https, for a class
+    python server.py --build-static site/   # the same page as plain files, for any https host
+
+WebGPU exists only in a secure context: https, or http from localhost. Students on
+other machines therefore need https: --certfile/--keyfile, or the static build on an
+https host (docs/HOSTING.md).
 
 It serves only static things; all the training happens in the browser tab
 (Pyodide in a Web Worker, kernels on WebGPU):
@@ -25,6 +31,7 @@ import json
 import mimetypes
 import os
 import re
+import ssl
 import sys
 import zipfile
 
@@ -120,17 +127,29 @@ def _module_entry(meta):
     return meta.get("module") or meta.get("main") or "index.js"
 
 
+def page_context(modules, root="/"):
+    """What index.html is rendered with. `root` starts every URL the page names: "/" here,
+    "./" in the static build, so that it works in any folder of a static host."""
+    import_map = {"imports": {name: f"{root}vendor/npm/{name}/{entry}" for name, entry in modules.items()}}
+    with open(os.path.join(PYODIDE_DIR, "package.json"), encoding="utf-8") as f:
+        return {"pyodide_version": json.load(f)["version"], "root": root,
+                "import_map": json.dumps(import_map, indent=1)}
+
+
+def dataset_listing(datasets):
+    """/datasets.json: what the page needs to know of each dataset."""
+    return [{"name": name, "title": info["title"], "classes": info["classes"],
+             "files": sorted(info["files"].values())} for name, info in datasets.items()]
+
+
 def create_app():
     check_setup()
     templates = Jinja2Templates(directory=os.path.join(WEB, "templates"))
     engine_zip = build_engine_zip()
     modules = npm_modules(EDITOR_PACKAGES)
-    import_map = {"imports": {name: f"/vendor/npm/{name}/{entry}" for name, entry in modules.items()}}
     from engine.data import available_datasets   # {name: folder, title, classes, files, ...}
     datasets = available_datasets()
-    with open(os.path.join(PYODIDE_DIR, "package.json"), encoding="utf-8") as f:
-        page = {"pyodide_version": json.load(f)["version"],
-                "import_map": json.dumps(import_map, indent=1)}
+    page = page_context(modules)
 
     async def index(request):
         return templates.TemplateResponse(request, "index.html", page)
@@ -155,9 +174,7 @@ def create_app():
         return FileResponse(full, media_type="text/javascript")
 
     async def dataset_list(request):
-        return JSONResponse([{"name": name, "title": info["title"], "classes": info["classes"],
-                              "files": sorted(info["files"].values())}
-                             for name, info in datasets.items()])
+        return JSONResponse(dataset_listing(datasets))
 
     async def data(request):
         dataset, name = request.path_params["dataset"], request.path_params["name"]
@@ -182,18 +199,55 @@ def create_app():
     return Starlette(routes=routes)
 
 
+def check_tls(certfile, keyfile):
+    """Both files or neither; and they must load as a certificate and its key. Checked
+    before the server starts, so a wrong path is one clear line, not a uvicorn traceback."""
+    if not certfile and not keyfile:
+        return False
+    if not (certfile and keyfile):
+        raise SetupError("webgrad server: https needs both --certfile and --keyfile "
+                         f"(got only --{'certfile' if certfile else 'keyfile'})")
+    for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if not os.path.isfile(path):
+            raise SetupError(f"webgrad server: {flag} {path}: no such file")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (OSError, ValueError) as err:      # ssl.SSLError is an OSError
+        raise SetupError(f"webgrad server: --certfile {certfile} with --keyfile {keyfile} do not "
+                         f"load as a certificate (PEM) and its private key: {err}") from None
+    return True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="0.0.0.0 to be reached from other machines (then use https)")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--certfile", help="TLS certificate (PEM): serve https")
+    parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
+    parser.add_argument("--build-static", metavar="DIR",
+                        help="write the page and everything it loads into DIR, for any static "
+                             "https host, and exit")
     args = parser.parse_args(argv)
     try:
+        if args.build_static:
+            from web.build_static import build_static
+            build_static(args.build_static)
+            print(f"webgrad playground: static site in {args.build_static} "
+                  "(serve it over https; see docs/HOSTING.md)")
+            return
+        tls = check_tls(args.certfile, args.keyfile)
         app = create_app()
     except SetupError as err:
         sys.exit(str(err))
     import uvicorn
-    print(f"webgrad playground: http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    print(f"webgrad playground: {'https' if tls else 'http'}://{args.host}:{args.port}/", flush=True)
+    if not tls and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("  note: browsers switch WebGPU off on plain http from any host but localhost;\n"
+              "  for other machines serve https (--certfile/--keyfile) or the static build "
+              "(docs/HOSTING.md)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                ssl_certfile=args.certfile if tls else None, ssl_keyfile=args.keyfile if tls else None)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def torch_model(name):
                         T.Flatten(), T.Linear(32, 10))
 
 
-def engine_trainer(name, device, X, Y):
+def engine_trainer(name, device, X, Y, jit=False):
+    """With `jit`, the step recorded once and replayed (eg.jit, as engine.train.fit does)."""
     eg.set_device(device)
     eg.manual_seed(0)
     model = build(name)
@@ -62,12 +63,18 @@ def engine_trainer(name, device, X, Y):
     xs, ys = [eg.tensor(x) for x in X], [eg.tensor(y) for y in Y]
     last = {}
 
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    if jit:
+        step = eg.jit(step)
+
     def run(steps):
         for i in range(steps):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xs[i % N_BATCHES]), ys[i % N_BATCHES])
-            loss.backward()
-            opt.step()
+            loss = step(xs[i % N_BATCHES], ys[i % N_BATCHES])
         last["loss"] = loss
     return run, lambda: last["loss"].item()
 
@@ -155,10 +162,11 @@ def main():
     rows, profiles = [], []
     for name in args.models:
         times = {}
-        for label, device in (("engine wgpu", "gpu"), ("engine numpy", "cpu")):
+        for label, device, jit in (("engine wgpu replayed", "gpu", True),
+                                   ("engine numpy", "cpu", False)):
             if device not in args.backends:
                 continue
-            run, sync = engine_trainer(name, device, X, Y)
+            run, sync = engine_trainer(name, device, X, Y, jit)
             times[label] = timeit(lambda: run(args.steps), sync, repeats=3, min_time=0) / args.steps
             if device == "cpu" and args.profile_numpy:
                 profiles.append((name, run, sync))

@@ -37,8 +37,9 @@ def make_batches(batch):
     return X, Y
 
 
-def engine_trainer(device, X, Y):
-    """-> (run(steps), sync(), backend) for the engine on "gpu" or "cpu"."""
+def engine_trainer(device, X, Y, jit=False):
+    """-> (run(steps), sync(), backend) for the engine on "gpu" or "cpu"; with `jit`, the
+    step recorded once and replayed (eg.jit, what engine.train.fit does)."""
     eg.set_device(device)
     eg.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
@@ -48,12 +49,18 @@ def engine_trainer(device, X, Y):
     ys = [eg.tensor(y) for y in Y]
     last = {}
 
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    if jit:
+        step = eg.jit(step)
+
     def run(steps):
         for i in range(steps):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xs[i % N_BATCHES]), ys[i % N_BATCHES])
-            loss.backward()
-            opt.step()
+            loss = step(xs[i % N_BATCHES], ys[i % N_BATCHES])
         last["loss"] = loss
 
     def sync():  # reading the loss waits for the GPU
@@ -152,16 +159,17 @@ def main():
     steps = args.steps
 
     results = {}
-    for name, device in (("engine wgpu", "gpu"), ("engine numpy", "cpu")):
+    for name, device, jit in (("engine wgpu", "gpu", False), ("engine wgpu replayed", "gpu", True),
+                              ("engine numpy", "cpu", False)):
         if device not in args.backends:
             continue
-        run, sync, backend = engine_trainer(device, X, Y)
+        run, sync, backend = engine_trainer(device, X, Y, jit)
         seconds = timeit(lambda: run(steps), sync, min_time=0)
         counts = None
-        if device == "gpu":
+        if device == "gpu" and not jit:
             counts = gpu_counts(run, sync, backend, steps)
         results[name] = (seconds / steps, counts)
-        if device == "gpu" and args.profile:
+        if device == "gpu" and not jit and args.profile:
             gpu_run, gpu_sync = run, sync
         if device == "cpu":
             numpy_run, numpy_sync = run, sync

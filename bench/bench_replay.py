@@ -84,17 +84,6 @@ def measure(names, batch, steps):
                    "replayed": host_ms(name, True, batch, steps)} for name in names}
 '''
 
-BROWSER_JS = """async ([code, names, batch, steps]) => {
-  const {loadPyodide} = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
-  const zip = new Uint8Array(await (await fetch("/engine.zip")).arrayBuffer());
-  pyodide.unpackArchive(zip, "zip", {extractDir: "/home/pyodide/webgrad"});
-  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/webgrad')");
-  pyodide.runPython(code + "\\nimport json\\ndef run(n, b, s): return json.dumps(measure(list(n), b, s))");
-  return await pyodide.globals.get("run").callPromising(pyodide.toPy(names), batch, steps);
-}"""
-
-
 def torch_step_ms(name, batch, steps):
     import torch
     from test_summary import torch_twin   # the zoo's models in PyTorch
@@ -129,12 +118,13 @@ def main(argv=None):
     native = namespace["measure"](args.models, args.batch_size, args.steps)
     browser, browser_device = None, None
     if not args.no_browser:
-        from browser_harness import chromium, running_server
+        from browser_harness import chromium, run_in_pyodide, running_server
         with running_server() as url, chromium(webgpu=True) as chrome:
             page = chrome.new_page()
             page.goto(url + "/datasets.json")
-            browser = json.loads(page.evaluate(BROWSER_JS, [STEP_CODE, args.models,
-                                                            args.batch_size, args.steps]))
+            code = STEP_CODE + "\nimport json\ndef run(n, b, s): return json.dumps(measure(list(n), b, s))"
+            browser = json.loads(run_in_pyodide(page, code, "run", args.models, args.batch_size,
+                                                args.steps))
             browser_device = page.evaluate("""async () => {
                 const i = (await navigator.gpu.requestAdapter()).info;
                 return `${i.vendor} ${i.architecture} ${i.description}`.trim(); }""")

@@ -144,8 +144,19 @@ class Tensor:
         t.value_range = self.value_range
         return t
 
-    def requires_grad_(self, flag=True):
-        self.requires_grad = flag
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad in place, as PyTorch does: `p.requires_grad_(False)` freezes a
+        parameter (backward leaves its .grad None, so optimizers skip it). Only a leaf can
+        be frozen: a computed tensor's flag says whether its inputs need gradients."""
+        requires_grad = bool(requires_grad)
+        if requires_grad and self.dtype != FLOAT32:
+            raise RuntimeError(f"requires_grad_: only float32 tensors can require gradients, "
+                               f"this one (shape {self.shape}) is {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError(f"requires_grad_(False) on a tensor of shape {self.shape} that "
+                               f"was computed from tensors requiring grad: only leaves can be "
+                               f"frozen; use .detach() to cut it out of the graph")
+        self.requires_grad = requires_grad
         return self
 
     # -- in place (PyTorch's trailing underscore, and += -= *= /=) --------------------------

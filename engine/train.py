@@ -35,14 +35,19 @@ def check_finite(loss_value, step, epoch, lr=None, last_good=None):
 
 
 def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=20,
-        progress=True, on_log=None, scheduler=None, jit=True):
+        progress=True, on_log=None, scheduler=None, jit=True, augment=None):
     """Train; returns a history of (step, loss) read every `log_every` steps and at the
     last step. A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer
     step. Every loss read is checked: a NaN or infinite one raises DivergedError, so a
     run shorter than `log_every` steps, or one that diverges in its last steps, fails too.
     jit: record the training step once and replay it (engine.jit; the same results,
-    without running the Python graph every step)."""
+    without running the Python graph every step).
+    augment: an engine.data.Augment applied to each batch before the step (outside the
+    recorded step: its output is the step's input, so a replay sees each new batch)."""
     history, step, last_good, loss = [], 0, None, None
+    if augment is not None:
+        from .data.augment import pixel_range
+        black_white = pixel_range(loader)
     model.train()
 
     def train_step(x, y):
@@ -61,6 +66,8 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
             batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch",
                            dynamic_ncols=True, file=sys.stderr)
         for x, y in batches:
+            if augment is not None:
+                x = augment(x, pixel_range=black_white)
             loss = train_step(x, y)
             if scheduler is not None:
                 scheduler.step()
@@ -217,6 +224,7 @@ def main(argv=None):
 
 def _main(argv):
     from .models import MODELS, build, recipe
+    from .data.augment import POLICIES as AUGMENT_POLICIES
     parser = _Parser(
         prog="python -m engine.train", allow_abbrev=False, description="Train a model from the zoo on MNIST (or any IDX dataset) and report test accuracy.",
         epilog="Each model has a recipe (engine/models/NAME.py: RECIPE) that sets the optimizer, "
@@ -247,6 +255,9 @@ def _main(argv):
     parser.add_argument("--no-jit", action="store_true",
                         help="run every training step eagerly instead of recording it once "
                              "and replaying it (engine.jit)")
+    parser.add_argument("--augment", metavar="POLICY", choices=list(AUGMENT_POLICIES),
+                        help="augment the training images on the device with a named policy: "
+                             f"{', '.join(AUGMENT_POLICIES)} (engine/data/augment.py)")
     parser.add_argument("--summary", action="store_true",
                         help="print the model's layers, output shapes, parameters and FLOPs "
                              "(engine.summary, as the playground shows it) and exit")
@@ -270,7 +281,7 @@ def _main(argv):
     if settings["batch_size"] < 1:
         parser.error(f"--batch-size must be at least 1, got {settings['batch_size']}")
 
-    from .data import DATASETS, MNIST, DataLoader
+    from .data import DATASETS, MNIST, Augment, DataLoader
     device = _backend.set_device(args.device)
     manual_seed(args.seed)
     fetch = args.dataset in DATASETS  # a name is fetched and cached if need be; a folder is read as it is
@@ -292,7 +303,8 @@ def _main(argv):
     start = time.perf_counter()
     loss_fn = functools.partial(F.cross_entropy, label_smoothing=settings["label_smoothing"])
     history = fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
-                  progress=not args.no_progress, scheduler=scheduler, jit=not args.no_jit)
+                  progress=not args.no_progress, scheduler=scheduler, jit=not args.no_jit,
+                  augment=Augment(args.augment, seed=args.seed) if args.augment else None)
     _backend.current_backend().synchronize()
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, test_loader)

@@ -38,6 +38,8 @@ if command -v dpkg >/dev/null 2>&1; then
     want+=(python3-venv)
   fi
   command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
+  # the tests make a self-signed certificate for the server's HTTPS (tests/test_hosting.py)
+  [ "$MODE" = test ] && { command -v openssl >/dev/null 2>&1 || want+=(openssl); }
   missing=()
   for pkg in "${want[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

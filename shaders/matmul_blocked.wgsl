@@ -23,8 +23,8 @@
 // (Subzero) reads a storage buffer one float per invocation at a time (a gather),
 // so the cost is the number of floats each invocation loads per multiply-add:
 // (R + C) / (R * C) for an R x C block; a 16x16 block loads half as much per
-// multiply-add as an 8x16 one and a third of a 4x8. lavapipe (LLVM, 8 lanes of
-// AVX2) runs out of registers first and prefers the smaller blocks.
+// multiply-add as an 8x16 one and a third of a 4x8. On lavapipe (LLVM, 8 lanes of
+// AVX2) the three are closer; 16x16 was measured the fastest there too.
 // engine/backend/kernel_choice.py picks the entry point; BENCHMARKS.md has the figures.
 //
 // Split-K: workgroup z = slice * batch + b sums k in [slice * k_chunk, ...) into its

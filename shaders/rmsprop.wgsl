@@ -5,35 +5,38 @@
 //   momentum:  buf = momentum buf + g / denom;  p -= lr buf
 //   otherwise: p -= lr g / denom
 // CENTERED and MOMENTUM are pipeline constants, so an unused buffer is never read.
+// Four elements per invocation, as vec4s (common/vec4_runs.wgsl says why).
 //!include common/index.wgsl
+//!include common/vec4_runs.wgsl
 //!include common/weight_decay.wgsl
 override CENTERED: bool = false;
 override MOMENTUM: bool = false;
 struct Params { n: u32, lr: f32, alpha: f32, eps: f32, weight_decay: f32, momentum: f32 }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> square_avg: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grad_avg: array<f32>;
-@group(0) @binding(4) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> square_avg: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> grad_avg: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> buf: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
 fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
-    let i = global_index(wg, lid);
-    if (i >= p.n) { return; }
+    let i = global_index(wg, lid);   // elements 4i .. 4i + 3
+    if (4u * i >= p.n) { return; }
+    let keep = run_mask(i, p.n);     // the last run may end past n: keep what is there
     let g = decayed_grad(i);
     let sq = p.alpha * square_avg[i] + (1.0 - p.alpha) * g * g;
-    square_avg[i] = sq;
+    square_avg[i] = select(square_avg[i], sq, keep);
     var denom = sqrt(sq) + p.eps;
     if (CENTERED) {
         let ga = p.alpha * grad_avg[i] + (1.0 - p.alpha) * g;
-        grad_avg[i] = ga;
+        grad_avg[i] = select(grad_avg[i], ga, keep);
         denom = sqrt(sq - ga * ga) + p.eps;
     }
     var step = g / denom;
     if (MOMENTUM) {
         step = p.momentum * buf[i] + step;
-        buf[i] = step;
+        buf[i] = select(buf[i], step, keep);
     }
-    param[i] -= p.lr * step;
+    param[i] = select(param[i], param[i] - p.lr * step, keep);
 }

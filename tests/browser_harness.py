@@ -112,3 +112,24 @@ def wait_for(page, predicate, timeout, what, poll=1.0, log=None):
             raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
                                  f"last state: { {k: v for k, v in state.items() if k != 'lossHistory'} }")
         time.sleep(poll)
+
+
+# Pyodide and the page's engine (/engine.zip) in a page of running_server()'s origin,
+# without the app: `code` runs first, then the Python function it defined named `function`
+# is awaited with `args` (converted to Python) and its result returned. For the tests and
+# benches that run the engine itself in the browser.
+RUN_IN_PYODIDE_JS = """async ([code, name, args]) => {
+  const {loadPyodide} = await import("/pyodide/pyodide.mjs");
+  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
+  const zip = new Uint8Array(await (await fetch("/engine.zip")).arrayBuffer());
+  pyodide.unpackArchive(zip, "zip", {extractDir: "/home/pyodide/webgrad"});
+  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/webgrad')");
+  pyodide.runPython(code);
+  return await pyodide.globals.get(name).callPromising(...args.map(a => pyodide.toPy(a)));
+}"""
+
+
+def run_in_pyodide(page, code, function, *args):
+    """Await `function(*args)` from the Python `code` in Pyodide in `page` (opened on the
+    server's origin, e.g. url + "/datasets.json"); returns what the function returned."""
+    return page.evaluate(RUN_IN_PYODIDE_JS, [code, function, list(args)])

@@ -16,6 +16,7 @@ from engine.backend import kernel_choice
 from engine.backend.base import FLOAT32, INT32, UINT8
 from engine.backend.gpu import GPUBackend
 from engine.backend.uniforms import layout_of
+from engine.data.augment import policy_settings
 from engine.shaders import _DIR as SHADER_DIR, load_shader
 
 
@@ -72,6 +73,7 @@ def every_primitive(be):
                                                 (1, 1), (0, 0))
     be.conv2d_grad_input(x, x, *geometry), be.conv2d_grad_weight(x, x, *geometry)
     be.gather_images(a(100, UINT8), a(2, INT32), 2, 25, 1 / 255, 0.0)
+    be.augment(x, 2, 3, (5, 7), 1, policy_settings("all"), -0.4, 2.8)
     pool = (6, (9, 9), (4, 4), (3, 3), (2, 2), (1, 1))
     be.max_pool2d(x, *pool), be.max_pool2d_backward(x, a(96, INT32), *pool)
     be.avg_pool2d(x, *pool), be.avg_pool2d_backward(x, *pool)

@@ -376,6 +376,33 @@ def test_settings_change_while_training_keeps_the_model(page):
     page.locator("#lr").blur()
 
 
+def test_the_augment_switch_shows_augmented_samples_and_trains_on_them(page):
+    use(page, "mlp")
+    assert page.is_hidden("#augment-strip") and not page.is_checked("#augment")
+    strips = js(page, "window.webgrad.augmentStrips || 0")
+    page.check("#augment")
+    wait_for(page, lambda s: s["settings"]["augment"] is True, 60, "augmentation to be on")
+    wait_for(page, lambda s: js(page, "window.webgrad.augmentStrips || 0") > strips, 60, "the strip")
+    assert page.is_visible("#augment-strip")
+    width, height = js(page, "() => { const c = document.querySelector('#augment-strip');"
+                             " return [c.width, c.height]; }")
+    assert (width, height) == (8 * 30 - 2, 2 * 28 + 2)
+    rgba = canvas_pixels(page, "#augment-strip")
+    rows = [rgba[4 * width * r:4 * width * (r + 28)] for r in (0, 30)]   # originals, augmented
+    assert differing_pixels(*rows) > 100      # the bottom row is not a copy of the top one
+    assert min(rows[0][0::4]) < 60            # dark strokes on white: digits are drawn
+    shot(page, "augment-strip", "#augment-strip")
+    shot(page, "augment", ".controls")
+    page.click("#start")
+    s = wait_for(page, lambda s: s["state"] == "running" and s["examplesSeen"] >= 640, 120,
+                 "training on augmented batches")
+    assert s["lossHistory"] and all(v == v for v in s["lossHistory"])   # no NaN
+    pause(page)
+    page.uncheck("#augment")
+    wait_for(page, lambda s: s["settings"]["augment"] is False, 60, "augmentation to be off")
+    assert page.is_hidden("#augment-strip")
+
+
 def test_layout_fits_a_phone_and_a_laptop_and_works_by_keyboard(page):
     use(page, "mlp")
     for width, height in ((390, 844), (1280, 800)):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from browser_harness import chromium, running_server
+from browser_harness import chromium, run_in_pyodide, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -69,16 +69,6 @@ def check(names):
                        for name in names})
 '''
 
-JS = """async ([code, names]) => {
-  const {loadPyodide} = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
-  const zip = new Uint8Array(await (await fetch("/engine.zip")).arrayBuffer());
-  pyodide.unpackArchive(zip, "zip", {extractDir: "/home/pyodide/webgrad"});
-  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/webgrad')");
-  pyodide.runPython(code);
-  return await pyodide.globals.get("check").callPromising(pyodide.toPy(names));
-}"""
-
 NAMES = ["mlp", "lenet5", "convnetjs", "resnet_mini", "dropout_mlp"]
 
 
@@ -87,7 +77,7 @@ def test_replayed_steps_equal_eager_steps_in_the_browser():
     with running_server() as url, chromium(webgpu=True) as browser:
         page = browser.new_page()
         page.goto(url + "/datasets.json")
-        results = json.loads(page.evaluate(JS, [CHECK, NAMES]))
+        results = json.loads(run_in_pyodide(page, CHECK, "check", NAMES))
     for name in NAMES:
         eager, replayed = results[name]["eager"], results[name]["replayed"]
         print(f"  {name:12} host ms per step: eager {eager['host_ms']:.2f}, "

@@ -139,18 +139,6 @@ def check(inputs):
                        "values": {k: v.tolist() for k, v in results.items()}})
 '''
 
-BROWSER_JS = """async (code) => {
-  const {loadPyodide} = await import("/pyodide/pyodide.mjs");
-  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
-  const zip = new Uint8Array(await (await fetch("/engine.zip")).arrayBuffer());
-  pyodide.unpackArchive(zip, "zip", {extractDir: "/home/pyodide/webgrad"});
-  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/webgrad')");
-  pyodide.runPython(code);
-  const check = pyodide.globals.get("check");
-  return await check.callPromising(pyodide.toPy([-3.0, -0.5, 0.0, 0.25, 1.5, 7.0]));
-}"""
-
-
 @pytest.mark.browser
 def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
     """Chrome's WGSL compiler (Tint) is stricter than wgpu's (uniformity, literals): every
@@ -159,11 +147,12 @@ def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
 
     import numpy as np
 
-    from browser_harness import chromium, running_server
+    from browser_harness import chromium, run_in_pyodide, running_server
     with running_server() as url, chromium(webgpu=True) as browser:
         page = browser.new_page()
         page.goto(url + "/datasets.json")
-        result = json.loads(page.evaluate(BROWSER_JS, BROWSER_CHECK))
+        result = json.loads(run_in_pyodide(page, BROWSER_CHECK, "check",
+                                           [-3.0, -0.5, 0.0, 0.25, 1.5, 7.0]))
     print(f"  {result['device']}: {len(result['compiled'])} entry points compiled")
     expected = {f"{k}:{e}" for k in KERNELS for e in ENTRY.findall(load_shader(k))}
     assert set(result["compiled"]) == expected

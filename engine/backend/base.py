@@ -131,6 +131,14 @@ class Backend:
         """out[r, j] = images[indices[r], j] * scale + shift, images stored as uint8."""
         raise NotImplementedError
 
+    def augment(self, x, count, channels, hw, seed, policy, black, white):
+        """A randomly transformed copy of `count` images (channels x hw) for data
+        augmentation: each image's flip, shift, rotation, scale, cut-out, brightness,
+        contrast and noise drawn from (seed, image index), the same on every backend.
+        `policy`: engine/backend/augment_fields.IDENTITY's keys; `black`/`white`: the
+        values of a black and a white pixel in x. See shaders/augment.wgsl."""
+        raise NotImplementedError
+
     # ---- pooling, normalisation, dropout, concatenation ----
     # Pooling sees x as `planes` = N * C images of in_hw = (H, W); kernel, stride and
     # padding are (h, w) pairs and out_hw = (in + 2 * padding - kernel) // stride + 1.

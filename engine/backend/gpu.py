@@ -12,6 +12,7 @@ Put together from two halves, so that each can be read alone:
 Neither knows the GPU API: the subclasses `wgpu_native.WgpuBackend` (wgpu-py)
 and `webgpu_js.WebGPUBackend` (Pyodide + navigator.gpu) supply the plumbing.
 """
+from .kernels.augment import AugmentKernels
 from .kernels.cat import CatKernels
 from .kernels.conv import ConvKernels
 from .kernels.creation import CreationKernels
@@ -29,7 +30,7 @@ from .runtime import GPUArray, GPURuntime, DeviceLimitError, MAX_PENDING  # noqa
 
 LAUNCHERS = (CreationKernels, ElementwiseKernels, ShapeKernels, ReduceKernels, MatmulKernels,
              LossKernels, ConvKernels, PoolKernels, NormKernels, DropoutKernels, CatKernels,
-             OptimKernels, DataKernels)
+             OptimKernels, DataKernels, AugmentKernels)
 
 
 class GPUBackend(*LAUNCHERS, GPURuntime):

@@ -121,7 +121,8 @@ class GPURuntime(Replaying, Backend):
         return self._serial
 
     def _capacity(self, nbytes):
-        """Size classes: powers of two up to 1 MiB, then whole MiB (never past the limit)."""
+        """Size classes: powers of two up to 1 MiB, then whole MiB (never past the limit).
+        Always a multiple of 16 bytes: kernels may read and write whole vec4 runs."""
         nbytes = max(nbytes, 16)
         if nbytes <= 1 << 20:
             return 1 << (nbytes - 1).bit_length()

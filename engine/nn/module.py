@@ -136,9 +136,12 @@ class Module:
             elif p.grad is not None:
                 p.grad.zero_()
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter of this module and its children, as
+        PyTorch does. Frozen parameters get no .grad, so optimizers skip them: transfer
+        learning freezes a trained body and trains a new head (examples/transfer.py)."""
         for p in self.parameters():
-            p.requires_grad = flag
+            p.requires_grad_(requires_grad)
         return self
 
     # -- saving and loading ------------------------------------------------------------

@@ -22,12 +22,23 @@ class Optimizer:
             full.update(group)
             full["params"] = list(full["params"])
             self._check_finite(full)
-            for p in full["params"]:
-                if not getattr(p, "requires_grad", False):
-                    raise ValueError(f"{type(self).__name__}: a parameter of shape "
-                                     f"{getattr(p, 'shape', '?')} does not require grad")
             self.param_groups.append(full)
+        self._check_something_trains()
         self.state = {}  # id(param) -> dict of device arrays and counters
+
+    def _check_something_trains(self):
+        """Frozen parameters (requires_grad False) are welcome, as in PyTorch: backward gives
+        them no .grad and step() skips them, so `SGD(model.parameters())` after freezing the
+        body trains only the head. But when *none* of them requires grad, nothing would ever
+        change: a forgotten requires_grad=True, said now rather than after a silent run."""
+        params = [p for group in self.param_groups for p in group["params"]]
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not any(getattr(p, "requires_grad", False) for p in params):
+            raise ValueError(f"{type(self).__name__}: no parameter requires grad, so nothing "
+                             f"would train: the first, of shape "
+                             f"{getattr(params[0], 'shape', '?')}, does not require grad. Make "
+                             f"them with requires_grad=True, or unfreeze with requires_grad_()")
 
     @property
     def lr(self):

@@ -31,8 +31,8 @@ from engine.data import MNIST, DataLoader, FashionMNIST, Subset
 
 from .layer_view import LayerView, pack
 from .model_code import ModelCodeError, build_model
-from .trainer import OPTIMIZERS, SCHEDULES, SettingsError, Trainer, check_settings, \
-    settings_from_recipe
+from .trainer import OPTIMIZERS, SCHEDULES, SettingsError, Trainer, augment_strip, \
+    check_settings, settings_from_recipe
 
 SHOWN = list(range(24))        # the test images the page shows with their top-3 predictions
 EVAL_BATCH = 500
@@ -53,6 +53,7 @@ class Playground:
         self.example = ("test", 0)  # what the layer view shows
         self._example_cache = None  # ((dataset, example), its input tensor)
         self.settings = check_settings(settings_from_recipe(zoo.recipe("mlp")))
+        self.strips = 0             # augmentation strips drawn: each one's seed
 
     # -- data ---------------------------------------------------------------------
     def open_dataset(self, name, root):
@@ -114,7 +115,11 @@ class Playground:
                 self.settings = self.trainer.configure(changes)
         except (SettingsError, ValueError) as err:
             return _failure(str(err), kind="settings")
-        return {"ok": True, "settings": self.settings}
+        strip = None
+        if self.settings["augment"] and "augment" in changes:   # new samples at each switch-on
+            self.strips += 1
+            strip = augment_strip(self.train_set, seed=self.strips)
+        return {"ok": True, "settings": self.settings, "augment_strip": strip}
 
     # -- training -------------------------------------------------------------------
     def train_steps(self, n, snapshot=False, gradients=False):

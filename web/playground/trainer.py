@@ -10,6 +10,8 @@ The page's settings, and the recipe of a zoo model, are a dict:
     schedule        "onecycle" | "cosine" | "none", spread over `epochs`
     epochs          how long one run lasts; then training pauses
     label_smoothing from the recipe: a little uniform target mixed into the one-hot one
+    augment         True: each batch is augmented on the device (engine.data.Augment,
+                    the "handwriting" policy, "fashion" for Fashion-MNIST) before the step
 
 The page's three kinds of SGD are the course's: plain, with momentum, with
 Nesterov momentum; engine.train.make_optimizer builds them all, as for the CLI.
@@ -21,13 +23,14 @@ import time
 
 import engine as eg
 import engine.nn.functional as F
-from engine.data import DataLoader
+from engine.data import Augment, DataLoader, Subset
+from engine.data.augment import pixel_range
 from engine.train import make_optimizer, make_scheduler
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "none")
 DEFAULTS = dict(optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, batch_size=64,
-                schedule="none", epochs=1, label_smoothing=0.0)
+                schedule="none", epochs=1, label_smoothing=0.0, augment=False)
 MAX_BATCH = 1024
 
 
@@ -69,6 +72,8 @@ def check_settings(settings):
                             "plain SGD is the 'sgd' optimizer")
     if s["weight_decay"] < 0:
         raise SettingsError(f"weight decay must be >= 0, got {s['weight_decay']:g}")
+    if not isinstance(s["augment"], bool):
+        raise SettingsError(f"augment must be true or false, got {s['augment']!r}")
     for key, top in (("batch_size", MAX_BATCH), ("epochs", 1000)):
         value = s[key]
         if isinstance(value, float) and value.is_integer():
@@ -94,6 +99,7 @@ class Trainer:
         # The step is recorded once and replayed (engine.jit): the Python graph runs only
         # on the first two calls of each batch shape, and again after a settings change.
         self.step = eg.jit(self._step, verbose=False)
+        self.augment = Augment(augment_policy(train_set), seed=seed)
         self._make_optimizer()
         self._make_loader()
 
@@ -156,10 +162,13 @@ class Trainer:
     # -- steps ----------------------------------------------------------------------
     def next_batch(self):
         try:
-            return next(self.batches)
+            x, y = next(self.batches)
         except StopIteration:        # end of an epoch: the loader reshuffles
             self.batches = iter(self.loader)
-            return next(self.batches)
+            x, y = next(self.batches)
+        if self.settings["augment"]:   # outside the recorded step: its input changes anyway
+            x = self.augment(x, pixel_range(self.loader))
+        return x, y
 
     def _step(self, x, y):
         """One optimizer step on a batch -> (loss, hits), both still on the device."""
@@ -194,3 +203,29 @@ class Trainer:
 
     def current_lr(self):
         return self.optimizer.param_groups[0]["lr"]
+
+
+def augment_policy(train_set):
+    """The page's augmentation: mirrored clothes are still clothes, mirrored digits are not;
+    digits also turn and zoom a little, as the drawing pad's own digits do."""
+    return "fashion" if getattr(train_set, "dataset", "") == "fashion-mnist" else "handwriting"
+
+
+def augment_strip(train_set, seed, count=8):
+    """The first `count` training images (top row) and an augmented copy of each (bottom
+    row) as one grey image, bytes 0..255 row by row, for the page to draw."""
+    loader = DataLoader(Subset(train_set, range(count)), batch_size=count)
+    x, _ = next(iter(loader))
+    black, white = pixel_range(loader)
+    augmented = Augment(augment_policy(train_set), seed=seed)(x, (black, white))
+    _, h, w = train_set.image_shape
+    gap = 2
+    width, height = count * (w + gap) - gap, 2 * h + gap
+    pixels = bytearray([40] * (width * height))   # light grey gaps (the page shows 255 - byte)
+    for row, batch in enumerate((x, augmented)):
+        for i, image in enumerate(batch.tolist()):
+            for r, line in enumerate(image[0]):      # the first channel
+                start = (row * (h + gap) + r) * width + i * (w + gap)
+                pixels[start:start + w] = bytes(
+                    min(255, max(0, round(255 * (v - black) / (white - black)))) for v in line)
+    return {"width": width, "height": height, "pixels": list(pixels), "policy": augment_policy(train_set)}

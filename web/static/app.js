@@ -11,6 +11,7 @@ import {DrawPad} from "./drawpad.js";
 import {createEditor} from "./editor.js";
 import {LayerView, renderBars} from "./layerview.js";
 import {markSelected, renderConfusion, renderPredictions} from "./predictions.js";
+import {ExperimentError, decodeExperiment, experimentOf, fragmentData, wireSharing} from "./share.js";
 import {paintGray, paintLegend} from "./tiles.js";
 
 const $ = (id) => document.getElementById(id);
@@ -72,7 +73,8 @@ function setState(state) {
   const booted = !["loading", "error", "nogpu"].includes(state);
   $("start").disabled = !booted || state === "running";
   $("pause").disabled = state !== "running";
-  for (const id of ["reset", "run", "dataset", "model", "confusion-button"]) $(id).disabled = !booted;
+  for (const id of ["reset", "run", "dataset", "model", "confusion-button",
+                    "share", "download-experiment", "open-experiment"]) $(id).disabled = !booted;
   $("settings").disabled = !booted;
   $("spinner").hidden = state !== "loading" && state !== "running";
 }
@@ -135,11 +137,15 @@ function onMessage({data: msg}) {
       setStatus(webgrad.state === "running" ? "The code has an error; the previous model trains on."
                                             : "The code has an error; the previous model is kept.");
       break;
-    case "settings": showSettings(msg.settings); $("settings-error").hidden = true; break;
+    case "settings":
+      showSettings(msg.settings); $("settings-error").hidden = true; showAugmentStrip(msg.strip);
+      if (restoring) restored();
+      break;
     case "settingsError":           // the settings in force stay, and the inputs show them again
       showPythonError({...msg.error, message: `${msg.error.message}; kept the settings in force`},
                       "settings");
       if (webgrad.settings) showSettings(webgrad.settings);
+      if (restoring) restored();
       break;
     case "dataset": onDataset(msg.info); break;
     case "state": onState(msg.state, msg.reason); break;
@@ -166,6 +172,7 @@ function onReady(info) {
   onDataset(info.dataset);
   editor.setValue(presets.find((p) => p.name === info.built.model).source);
   onBuilt(info.built);
+  if (sharedAtBoot) restoreExperiment(sharedAtBoot, "link");
 }
 
 function onDataset(info) {
@@ -215,13 +222,14 @@ function onState(state, reason) {
 
 const SETTING_INPUTS = {optimizer: "optimizer", lr: "lr", momentum: "momentum",
                         weight_decay: "weight-decay", batch_size: "batch", schedule: "schedule",
-                        epochs: "epochs"};
+                        epochs: "epochs", augment: "augment"};
 
 function showSettings(settings, recipeOf = null) {
   webgrad.settings = settings;
   for (const [key, id] of Object.entries(SETTING_INPUTS)) {
     const input = $(id);
     if (input === document.activeElement && !recipeOf) continue;   // never under the typing hand
+    if (input.type === "checkbox") { input.checked = Boolean(settings[key]); continue; }
     if (key === "batch_size" && ![...input.options].some((o) => Number(o.value) === settings[key])) {
       input.append(new Option(String(settings[key])));
     }
@@ -229,12 +237,25 @@ function showSettings(settings, recipeOf = null) {
   }
   $("momentum").disabled = !["momentum", "nesterov", "rmsprop"].includes(settings.optimizer);
   if (recipeOf) $("recipe-note").textContent = `(the recipe of ${recipeOf})`;
+  showAugmentStrip(null);
 }
 
 function readSetting(key) {
   const input = $(SETTING_INPUTS[key]);
+  if (input.type === "checkbox") return input.checked;
   if (["optimizer", "schedule"].includes(key)) return input.value;
   return Number(input.value);
+}
+
+// The Augment switch's strip: training images above, an augmented copy of each below
+// (web/playground/trainer.py's augment_strip), drawn when the switch is turned on.
+function showAugmentStrip(strip) {
+  const canvas = $("augment-strip");
+  if (strip) {
+    paintGray(canvas, strip.pixels, 0, strip.height, strip.width);
+    webgrad.augmentStrips = (webgrad.augmentStrips || 0) + 1;
+  }
+  canvas.hidden = !(webgrad.settings && webgrad.settings.augment && webgrad.augmentStrips);
 }
 
 function onSettingChanged(key) {
@@ -346,6 +367,63 @@ function sendDrawing() {
 
 const drawPad = new DrawPad($("draw"), onDrawing);
 
+// ---- a shared experiment (share.js): a link's #x=... or a file ----------------------
+
+let sharedAtBoot = null;      // the experiment of the address the page was opened with
+let restoring = null;         // where the experiment being restored came from
+
+function sayShare(text) {
+  webgrad.shareMessage = text;
+  $("share-message").textContent = text;
+}
+
+// The code into the editor, its model built (not trained: the student presses Start),
+// then the shared settings over whatever RECIPE the code has.
+function restoreExperiment(experiment, from) {
+  restoring = from;
+  if (experiment.dataset !== webgrad.dataset) {
+    if (datasets.some((d) => d.name === experiment.dataset)) send("dataset", {name: experiment.dataset});
+    else sayShare(`This server has no dataset ${experiment.dataset}; the model uses ${webgrad.dataset}.`);
+  }
+  editor.setValue(experiment.code);
+  $("editor-error").hidden = true;
+  editor.clearError();
+  send("build", {source: experiment.code, preset: currentPreset(experiment.code),
+                 settings: experiment.settings, start: false});
+  send("configure", {changes: experiment.settings});
+  setStatus("Opening the shared experiment…");
+}
+
+function restored() {
+  webgrad.restored = {from: restoring, builds: webgrad.builds};
+  $("recipe-note").textContent = "(from the shared experiment)";
+  sayShare(`Opened the experiment from the ${restoring}: press Start to train it.`);
+  setStatus("Opened the shared experiment. Press Start.");
+  restoring = null;
+}
+
+async function readLink() {
+  const data = fragmentData(location.hash);
+  if (!data) return null;
+  try {
+    return await decodeExperiment(data);
+  } catch (err) {
+    if (!(err instanceof ExperimentError)) throw err;
+    sayShare(`${err.message}. The page opened with its usual model instead.`);
+    return null;
+  }
+}
+
+// A page opened from another machine over plain http has no WebGPU (no secure context):
+// say so, and what fixes it, instead of "this browser has no WebGPU".
+function showInsecure() {
+  webgrad.insecure = true;
+  setState("nogpu");
+  setStatus("WebGPU needs https (or localhost): see the message above.");
+  $("insecure-origin").textContent = location.origin;
+  $("insecure").hidden = false;
+}
+
 // ---- wiring ------------------------------------------------------------------------
 
 function currentPreset(source) {
@@ -383,11 +461,20 @@ function wire() {
   $("clear-drawing").onclick = () => drawPad.clear();
   $("show-drawing").onclick = sendDrawing;
   $("confusion-button").onclick = () => send("confusion");
+  wireSharing($, () => experimentOf(webgrad), restoreExperiment, sayShare);
+  window.addEventListener("hashchange", async () => {   // another link pasted into this tab
+    const experiment = await readLink();
+    if (experiment && ["ready", "running", "paused"].includes(webgrad.state)) restoreExperiment(experiment, "link");
+  });
 }
 
 async function main() {
   setState("loading");
   paintLegend($("legend"));
+  if (!window.isSecureContext) {
+    showInsecure();
+    return;
+  }
   // Check here first, so a browser without WebGPU gets the message at once
   // instead of after downloading Pyodide. The worker checks again for itself.
   if (!("gpu" in navigator) || !navigator.gpu) {
@@ -409,12 +496,14 @@ async function main() {
   editor = await createEditor($("editor"), runEditor);
   webgrad.editor = editor.kind;
   setStatus("Starting the worker…");
-  worker = new Worker("/static/worker.js", {type: "module"});
+  worker = new Worker(new URL("./worker.js", import.meta.url), {type: "module"});
   worker.onmessage = onMessage;
   worker.onerror = (e) => showFatal(`worker: ${e.message || "failed to load"}`);
   wire();
   const params = new URLSearchParams(location.search);
-  send("boot", {dataset: params.get("dataset") || "mnist", preset: params.get("model") || "mlp"});
+  sharedAtBoot = await readLink();
+  send("boot", {dataset: sharedAtBoot?.dataset || params.get("dataset") || "mnist",
+                preset: sharedAtBoot?.model || params.get("model") || "mlp"});
 }
 
 main().catch((err) => showFatal(String(err && err.stack || err)));

@@ -22,7 +22,11 @@
 //                                                    {type: "eval", result} / {type: "confusion", result}
 //                                                    {type: "error", message} | {type: "fatal", message}
 
-import { loadPyodide } from "/pyodide/pyodide.mjs";
+import { loadPyodide } from "../pyodide/pyodide.mjs";
+
+// Every URL relative to this file (static/worker.js), so the page works in any folder
+// of a static host as well as at the root of server.py.
+const here = (path) => new URL(path, import.meta.url).href;
 
 const ENGINE_DIR = "/home/pyodide/webgrad";
 const TARGET_MS = 300;          // aim for training slices this long: messages never wait more
@@ -125,14 +129,14 @@ async function boot(msg) {
   }
 
   status("Loading Pyodide (Python 3.14 in WebAssembly)…");
-  const pyodide = await loadPyodide({indexURL: "/pyodide/"});
+  const pyodide = await loadPyodide({indexURL: here("../pyodide/")});
   self.pyodide = pyodide;
 
   status("Loading the engine (engine.zip)…");
-  const zip = await fetchBytes("/engine.zip", "engine");
+  const zip = await fetchBytes(here("../engine.zip"), "engine");
   pyodide.unpackArchive(zip, "zip", {extractDir: ENGINE_DIR});
   pyodide.runPython(`import sys; sys.path.insert(0, ${JSON.stringify(ENGINE_DIR)})`);
-  datasets = await (await fetch("/datasets.json")).json();
+  datasets = await (await fetch(here("../datasets.json"))).json();
   if (!datasets.length) throw new Error("the server has no datasets: run `bash scripts/setup.sh` on it");
 
   status("Importing the engine…");
@@ -164,7 +168,7 @@ async function openDataset(name) {
     const dir = `/data/${name}`;
     self.pyodide.FS.mkdirTree(dir);
     await Promise.all(entry.files.map(async (file) => {
-      const bytes = await fetchBytes(`/data/${name}/${file}`, entry.title);
+      const bytes = await fetchBytes(here(`../data/${name}/${file}`), entry.title);
       self.pyodide.FS.writeFile(`${dir}/${file}`, bytes);
     }));
     loaded.add(name);
@@ -198,7 +202,7 @@ async function handle(msg) {
       return build(currentSource, currentPreset, null, false, true);
     case "configure": {
       const result = await call("configure", msg.changes);
-      if (result.ok) post("settings", {settings: result.settings});
+      if (result.ok) post("settings", {settings: result.settings, strip: result.augment_strip});
       else post("settingsError", {error: result.error});
       return;
     }

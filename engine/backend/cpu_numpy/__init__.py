@@ -11,6 +11,7 @@ import numpy as np
 
 from ..base import Backend, FLOAT32, INT32, UINT8
 from ..elementwise_table import UNARY, BINARY
+from .augment import AugmentPrimitive
 from .cnn import CNNPrimitives
 
 _NP = {INT32: np.int32, UINT8: np.uint8}
@@ -21,7 +22,7 @@ def _float32_bytes(arr):
     """What the GPU would hand back: float32 even when the reference runs in float64."""
     return (arr.astype(np.float32) if arr.dtype.kind == "f" else arr).tobytes()
 
-class NumpyBackend(CNNPrimitives, Backend):
+class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
     name = "cpu"
     reads_are_free = True
 
