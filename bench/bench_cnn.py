@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 
-from common import TORCH_DEVICE, LoadMonitor, describe_machine, eg, print_table, timeit, torch_sync
+from common import (TORCH_DEVICE, LoadMonitor, describe_machine, eg, engine_run, print_table,
+                    timeit, torch_sync)
 from engine import optim
 from engine.models import build
-import engine.nn.functional as F
 
 N_BATCHES = 4
 
@@ -60,23 +60,7 @@ def engine_trainer(name, device, X, Y, jit=False):
     eg.manual_seed(0)
     model = build(name)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    xs, ys = [eg.tensor(x) for x in X], [eg.tensor(y) for y in Y]
-    last = {}
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    if jit:
-        step = eg.jit(step)
-
-    def run(steps):
-        for i in range(steps):
-            loss = step(xs[i % N_BATCHES], ys[i % N_BATCHES])
-        last["loss"] = loss
-    return run, lambda: last["loss"].item()
+    return engine_run(model, opt, X, Y, jit)
 
 
 def torch_trainer(name, X, Y):

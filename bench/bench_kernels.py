@@ -53,7 +53,7 @@ def measure(batch, repeats):
                "chosen": chosen, "rows": []}
     for label, M, N, K, ta, tb, bias in shapes(batch):
         a, b, c = floats(M * K), floats(K * N), floats(N) if bias else None
-        row = {"shape": label, "flops": 2 * M * N * K, "gflops": {}}
+        row = {"shape": label, "mnk": (M, N, K), "flops": 2 * M * N * K, "gflops": {}}
         for variant in sorted(kernel_choice.MATMUL_VARIANTS):
             with kernel_choice.forced(matmul=variant):
                 run = lambda: be.matmul(a, b, 1, M, N, K, trans_a=ta, trans_b=tb, bias=c)
@@ -92,8 +92,7 @@ def torch_reference(rows):
     import torch
     out = []
     for row in rows:
-        label = row["shape"]
-        M, N, K = _mnk(label)
+        M, N, K = row["mnk"]
         A, B = torch.randn(M, K), torch.randn(K, N)
         torch.mm(A, B)
         best = float("inf")
@@ -104,13 +103,6 @@ def torch_reference(rows):
             best = min(best, (time.perf_counter() - start) / 20)
         out.append(row["flops"] / best / 1e9)
     return out
-
-
-def _mnk(label):
-    """'fwd 64x784 @ 784x256' -> (64, 256, 784)."""
-    left, right = label.split()[1], label.split()[3]
-    M, K = map(int, left.split("x"))
-    return M, int(right.split("x")[1]), K
 
 
 def print_results(title, res, torch_gflops=None):

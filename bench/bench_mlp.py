@@ -22,10 +22,9 @@ import numpy as np
 import torch
 
 from bench_cnn import print_numpy_profile
-from common import (TORCH_DEVICE, LoadMonitor, describe_machine, eg, print_table, timeit,
-                    torch_sync)
+from common import (TORCH_DEVICE, LoadMonitor, describe_machine, eg, engine_run, print_table,
+                    timeit, torch_sync)
 from engine import nn, optim
-import engine.nn.functional as F
 
 N_BATCHES = 8  # distinct pre-generated batches, used in turn
 
@@ -45,27 +44,8 @@ def engine_trainer(device, X, Y, jit=False):
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                           nn.Linear(256, 10))
     opt = optim.Adam(model.parameters(), lr=1e-3)
-    xs = [eg.tensor(x) for x in X]   # uploaded once
-    ys = [eg.tensor(y) for y in Y]
-    last = {}
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    if jit:
-        step = eg.jit(step)
-
-    def run(steps):
-        for i in range(steps):
-            loss = step(xs[i % N_BATCHES], ys[i % N_BATCHES])
-        last["loss"] = loss
-
-    def sync():  # reading the loss waits for the GPU
-        last["loss"].item()
-    return run, sync, xs[0].backend
+    run, sync = engine_run(model, opt, X, Y, jit)
+    return run, sync, model[0].weight.backend
 
 
 def torch_trainer(X, Y):

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 
 import engine as eg  # noqa: E402
+import engine.nn.functional as F  # noqa: E402
 
 TORCH_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -39,6 +40,30 @@ def engine_sync(backend):
     token = backend.full(1, 0.0)
     return lambda: backend.download(token)
 
+
+
+def engine_run(model, opt, X, Y, jit=False):
+    """-> (run(steps), sync()) for the training benches: `steps` steps of `model` with
+    cross-entropy on the batches X, Y (uploaded once, used in turn); sync() reads the last
+    loss back, which waits for the device. With `jit` the step is recorded once and
+    replayed (eg.jit, as engine.train.fit does)."""
+    xs, ys = [eg.tensor(x) for x in X], [eg.tensor(y) for y in Y]
+    last = {}
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    if jit:
+        step = eg.jit(step)
+
+    def run(steps):
+        for i in range(steps):
+            loss = step(xs[i % len(xs)], ys[i % len(ys)])
+        last["loss"] = loss
+    return run, lambda: last["loss"].item()
 
 class LoadMonitor:
     """How much CPU other processes (and the hypervisor: steal) took while we ran.

@@ -108,8 +108,13 @@ def split_k(workgroups, K, target, step):
     slices = 1
     if workgroups < target:
         slices = max(1, min(-(-target // workgroups), K // SPLIT_MIN_K))
-    slices = max(slices, -(-K // MATMUL_K_SLICE))
-    k_chunk = -(-max(K, 1) // slices)
+    return cut_k(K, max(slices, -(-K // MATMUL_K_SLICE)), step)
+
+
+def cut_k(K, slices, step):
+    """-> (slices, k_chunk): K in about `slices` equal slices, k_chunk a multiple of
+    `step` (rounding up can leave fewer slices than asked)."""
+    k_chunk = -(-max(K, 1) // max(1, min(slices, max(K, 1))))
     k_chunk = -(-k_chunk // step) * step
     return max(1, -(-K // k_chunk)), k_chunk
 
@@ -122,11 +127,10 @@ def matmul_plan(backend, batch, M, N, K):
     tiles = -(-M // tile_m) * -(-N // tile_n)
     # enough workgroups for every core: a CPU's cores, or a GPU's many compute units
     target = 2 * cores() if kind != "gpu" else 64
-    slices, k_chunk = split_k(tiles * batch, K, target, step)
     if "matmul_slices" in FORCE:
-        slices = min(FORCE["matmul_slices"], max(K, 1))
-        k_chunk = -(-(-(-max(K, 1) // slices)) // step) * step
-        slices = max(1, -(-K // k_chunk))
+        slices, k_chunk = cut_k(K, FORCE["matmul_slices"], step)
+    else:
+        slices, k_chunk = split_k(tiles * batch, K, target, step)
     return MatmulPlan(variant, kernel, entry, (-(-N // tile_n), -(-M // tile_m), batch * slices),
                       slices, k_chunk)
 
