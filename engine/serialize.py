@@ -20,12 +20,19 @@ from .tensor import Tensor
 
 _DTYPES = {"float32": "F32", "int32": "I32"}
 _NAMES = {v: k for k, v in _DTYPES.items()}
-_ITEMSIZE = 4  # both dtypes
+_NAMES["I64"] = "int32"   # PyTorch's integer buffers (num_batches_tracked): read as int32
+_ITEMSIZES = {"F32": 4, "I32": 4, "I64": 8}
 
 
-def save(state_dict, path):
-    """Write {name: Tensor} to `path` atomically (temporary file, fsync, rename)."""
+def save(state_dict, path, metadata=None):
+    """Write {name: Tensor} to `path` atomically (temporary file, fsync, rename).
+    metadata: {str: str}, kept in the header's "__metadata__" (safetensors' place for it;
+    `load(path).metadata` gives it back)."""
     header, blobs, offset = {}, [], 0
+    if metadata is not None:
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise TypeError("save: metadata must map str to str (safetensors' __metadata__)")
+        header["__metadata__"] = dict(metadata)
     for name, t in state_dict.items():
         data = t.backend.download(t.data)
         header[name] = {"dtype": _DTYPES[t.dtype], "shape": list(t.shape),
@@ -102,17 +109,19 @@ def load(path):
                for name, entry in header.items() if name != "__metadata__"}
     _check_no_overlap(path, entries)
     backend = current_backend()
-    state = LoadedState({name: Tensor(backend.upload(body[start:end], dtype), shape, dtype,
-                                      backend)
-                         for name, (dtype, shape, start, end) in entries.items()})
+    state = LoadedState({name: Tensor(backend.upload(_as_stored(path, name, kind, body[start:end]),
+                                                     _NAMES[kind]), shape, _NAMES[kind], backend)
+                         for name, (kind, shape, start, end) in entries.items()})
     state.path = os.fspath(path)
+    state.metadata = header.get("__metadata__") or {}
     return state
 
 
 class LoadedState(dict):
     """What `load` returns: a plain {name: Tensor} that remembers its file (`path`), so
-    that Module.load_state_dict's errors can name it."""
+    that Module.load_state_dict's errors can name it, and its header's __metadata__."""
     path = None
+    metadata = {}
 
 
 def _parse_header(raw, path):
@@ -142,12 +151,13 @@ def _no_duplicates(pairs):
 
 
 def _check_entry(path, name, entry, body_size):
-    """One header entry -> (dtype, shape, start, end), or a ValueError naming it."""
+    """One header entry -> (its dtype in the file, shape, start, end), or a ValueError
+    naming it."""
     where = f"{path}: tensor {name!r}"
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: expected {{dtype, shape, data_offsets}}, got {entry!r}")
-    dtype = _NAMES.get(entry.get("dtype"))
-    if dtype is None:
+    kind = entry.get("dtype")
+    if kind not in _NAMES:
         raise ValueError(f"{where} has dtype {entry.get('dtype')!r}; webgrad reads "
                          f"{sorted(_NAMES)}")
     shape, offsets = entry.get("shape"), entry.get("data_offsets")
@@ -156,14 +166,26 @@ def _check_entry(path, name, entry, body_size):
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_count, offsets)):
         raise ValueError(f"{where}: data_offsets {offsets!r} must be two integers >= 0")
     start, end = offsets
-    expected = _ITEMSIZE * math.prod(shape)
+    expected = _ITEMSIZES[kind] * math.prod(shape)
     if end - start != expected:
         raise ValueError(f"{where} of shape {tuple(shape)} needs {expected} bytes but its "
                          f"byte range [{start}, {end}) holds {end - start}")
     if end > body_size:
         raise ValueError(f"{where}: byte range [{start}, {end}) runs past the end of the "
                          f"data ({body_size} bytes)")
-    return dtype, tuple(shape), start, end
+    return kind, tuple(shape), start, end
+
+
+def _as_stored(path, name, kind, raw):
+    """The bytes webgrad keeps: int64 (what PyTorch writes for integer buffers) narrowed
+    to int32, if every value fits."""
+    if kind != "I64":
+        return raw
+    values = struct.unpack(f"<{len(raw) // 8}q", raw)
+    if any(not -2**31 <= v < 2**31 for v in values):
+        raise ValueError(f"{path}: tensor {name!r} (int64) holds values outside int32's range, "
+                         f"which webgrad cannot keep")
+    return struct.pack(f"<{len(values)}i", *values)
 
 
 def _is_count(v):

@@ -5,6 +5,8 @@
 `fit` is the PyTorch loop (zero_grad, backward, step) with a tqdm progress bar,
 `evaluate` measures accuracy. Both only read numbers back from the GPU every
 `log_every` steps, so the GPU is never kept waiting by the progress bar.
+Validation, early stopping and checkpoints live in their own modules
+(engine/validation.py, early_stopping.py, checkpoint.py; the flags in train_flags.py).
 """
 import argparse
 import array
@@ -17,8 +19,13 @@ import time
 from . import backend as _backend
 from . import replay
 from .autograd import no_grad
+from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import manual_seed
+from .early_stopping import EarlyStopping
 from .nn import functional as F
+from .nn.utils import clip_grad_norm_
+from .train_flags import add_run_arguments, check_run_arguments, hold_out, print_validation
+from .validation import History, validate, validate_epoch  # noqa: F401 (validate: the API)
 
 
 class DivergedError(FloatingPointError):
@@ -35,16 +42,45 @@ def check_finite(loss_value, step, epoch, lr=None, last_good=None):
 
 
 def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=20,
-        progress=True, on_log=None, scheduler=None, jit=True, augment=None):
-    """Train; returns a history of (step, loss) read every `log_every` steps and at the
+        progress=True, on_log=None, scheduler=None, jit=True, augment=None, val_loader=None,
+        patience=None, checkpoint=None, checkpoint_every=None, resume=None,
+        clip_grad_norm=None):
+    """Train; returns a History of (step, loss) read every `log_every` steps and at the
     last step. A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer
     step. Every loss read is checked: a NaN or infinite one raises DivergedError, so a
     run shorter than `log_every` steps, or one that diverges in its last steps, fails too.
     jit: record the training step once and replay it (engine.jit; the same results,
     without running the Python graph every step).
     augment: an engine.data.Augment applied to each batch before the step (outside the
-    recorded step: its output is the step's input, so a replay sees each new batch)."""
-    history, step, last_good, loss = [], 0, None, None
+    recorded step: its output is the step's input, so a replay sees each new batch).
+    val_loader: held-out samples (engine.data.random_split) measured after every epoch
+    (`validate`), or a function model -> (loss, accuracy); see History.validation.
+    patience: stop after this many epochs without a lower validation loss, and end with
+    the best epoch's weights (engine/early_stopping.py).
+    checkpoint: a path written after every epoch, and every `checkpoint_every` steps;
+    resume: a checkpoint to continue from, with the same model, optimizer, scheduler
+    and loader settings (engine/checkpoint.py: the same losses as an unbroken run).
+    clip_grad_norm: scale the gradients to this total norm at most before each step."""
+    if patience is not None and val_loader is None:
+        raise ValueError("fit: patience (early stopping) needs a val_loader to watch")
+    if checkpoint_every and not checkpoint:
+        raise ValueError("fit: checkpoint_every needs a checkpoint path to write")
+    if (checkpoint or resume) and not hasattr(loader, "state_dict"):
+        raise ValueError("fit: checkpoint and resume need an engine.data.DataLoader, whose "
+                         f"position they save; got a {type(loader).__name__}")
+    history, step, epoch, loss = History(), 0, 1, None
+    stopper = EarlyStopping(patience) if patience is not None else None
+    if resume is not None:
+        done = load_checkpoint(resume).restore(model, optimizer, scheduler, loader, augment,
+                                               stopper)
+        history = History(done["history"], done["validation"])
+        step, epoch = done["step"], done["epoch"] + done["epoch_finished"]
+        if progress:
+            print(f"resuming from {resume}: {step} steps done, continuing in epoch {epoch}",
+                  file=sys.stderr)
+        if done["stopped"]:
+            epoch = epochs + 1     # early stopping had ended that run: nothing left to train
+    last_good = history[-1][1] if history else None
     if augment is not None:
         from .data.augment import pixel_range
         black_white = pixel_range(loader)
@@ -54,12 +90,20 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
         loss = loss_fn(model(x), y)
         optimizer.zero_grad()
         loss.backward()
+        if clip_grad_norm is not None:
+            clip_grad_norm_(model.parameters(), clip_grad_norm)
         optimizer.step()
         return loss
     if jit:
         train_step = replay.jit(train_step)
 
-    for epoch in range(1, epochs + 1):
+    def save(epoch_finished, stopped=False):
+        save_checkpoint(checkpoint, model, optimizer, scheduler, loader, augment, stopper,
+                        progress=dict(epoch=epoch, step=step, epoch_finished=epoch_finished,
+                                      stopped=stopped, history=history,
+                                      validation=history.validation))
+
+    for epoch in range(epoch, epochs + 1):
         batches = loader
         if progress:
             from tqdm import tqdm
@@ -81,12 +125,23 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
                     batches.set_postfix(loss=f"{value:.4f}")
                 if on_log:
                     on_log(step, value)
+            if checkpoint and checkpoint_every and step % checkpoint_every == 0:
+                save(epoch_finished=False)
+        stop = val_loader is not None and validate_epoch(model, val_loader, loss_fn, epoch,
+                                                          history, stopper, progress)
+        if checkpoint:
+            save(epoch_finished=True, stopped=stop)
+        if stop:
+            break
     if loss is not None and step % log_every:   # the steps after the last logged one
         value = loss.item()
         check_finite(value, step, epoch, optimizer.lr, last_good)
         history.append((step, value))
         if on_log:
             on_log(step, value)
+    if stopper is not None:
+        history.best_epoch = stopper.restore_best(model)
+        history.stopped_epoch = stopper.stopped_epoch
     return history
 
 
@@ -231,7 +286,8 @@ def _main(argv):
                "learning rate, schedule and batch size; the flags below override it.")
     parser.add_argument("--model", default="mlp", choices=sorted(MODELS))
     parser.add_argument("--dataset", default="mnist",
-                        help="'mnist', 'fashion-mnist', or a folder of the four IDX files")
+                        help="'mnist', 'fashion-mnist', a folder of the four IDX files, or a "
+                             "zip of one folder of PNG images per class (engine/data/archive.py)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
@@ -251,6 +307,7 @@ def _main(argv):
                         help="write the trained weights here (safetensors); an existing file "
                              "is replaced only with --force")
     parser.add_argument("--force", action="store_true", help="let --save overwrite a file")
+    add_run_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-jit", action="store_true",
                         help="run every training step eagerly instead of recording it once "
@@ -268,6 +325,7 @@ def _main(argv):
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
     if args.save:
         _check_save_path(args.save, args.force)
+    check_run_arguments(parser, args)
 
     settings = recipe(args.model)
     for key in ("batch_size", "optimizer", "lr", "schedule", "momentum", "nesterov", "weight_decay",
@@ -281,15 +339,22 @@ def _main(argv):
     if settings["batch_size"] < 1:
         parser.error(f"--batch-size must be at least 1, got {settings['batch_size']}")
 
-    from .data import DATASETS, MNIST, Augment, DataLoader
+    from .data import DATASETS, MNIST, Augment, DataLoader, load_archive
     device = _backend.set_device(args.device)
     manual_seed(args.seed)
     fetch = args.dataset in DATASETS  # a name is fetched and cached if need be; a folder is read as it is
-    train_set = MNIST(args.dataset, train=True, download=fetch)
-    test_set = MNIST(args.dataset, train=False)
-    train_loader = DataLoader(train_set, settings["batch_size"], shuffle=True, seed=args.seed)
+    if args.dataset.lower().endswith(".zip"):   # your own images: the zip's folders are the classes
+        train_set, test_set = load_archive(args.dataset)
+    else:
+        train_set = MNIST(args.dataset, train=True, download=fetch)
+        test_set = MNIST(args.dataset, train=False)
+    train_part, val_loader = train_set, None
+    if args.val_split:
+        train_part, val_part = hold_out(train_set, args.val_split, args.seed)
+        val_loader = DataLoader(val_part, 1000)
+    train_loader = DataLoader(train_part, settings["batch_size"], shuffle=True, seed=args.seed)
     test_loader = DataLoader(test_set, 1000)
-    model = build(args.model, in_shape=train_set.image_shape)
+    model = build(args.model, in_shape=train_set.image_shape, num_classes=train_set.num_classes)
     if args.summary:
         from .summary import summary
         print(summary(model, train_set.image_shape))
@@ -297,21 +362,27 @@ def _main(argv):
     optimizer = make_optimizer(model.parameters(), **settings)
     scheduler = make_scheduler(optimizer, settings["schedule"], args.epochs * len(train_loader))
     print(f"model {args.model}: {sum(p.numel() for p in model.parameters()):,} parameters; "
-          f"{len(train_set):,} training images; {_recipe_text(settings)}; device {device}",
+          f"{len(train_loader.indices):,} training images"
+          f"{f' ({len(val_loader.indices):,} held out to validate)' if val_loader else ''}; "
+          f"{_recipe_text(settings)}; device {device}",
           file=sys.stderr)
 
     start = time.perf_counter()
     loss_fn = functools.partial(F.cross_entropy, label_smoothing=settings["label_smoothing"])
     history = fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
                   progress=not args.no_progress, scheduler=scheduler, jit=not args.no_jit,
-                  augment=Augment(args.augment, seed=args.seed) if args.augment else None)
+                  augment=Augment(args.augment, seed=args.seed) if args.augment else None,
+                  val_loader=val_loader, patience=args.patience, checkpoint=args.checkpoint,
+                  checkpoint_every=args.checkpoint_every, resume=args.resume,
+                  clip_grad_norm=args.clip_grad_norm)
     _backend.current_backend().synchronize()
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, test_loader)
-    examples = args.epochs * len(train_loader.indices)
+    examples = (history.stopped_epoch or args.epochs) * len(train_loader.indices)
     if history:
         print(f"training loss: {history[0][1]:.4f} at step {history[0][0]} -> "
               f"{history[-1][1]:.4f} at step {history[-1][0]}")
+    print_validation(history)
     print(f"test accuracy: {accuracy * 100:.2f}% on {len(test_set):,} test images")
     print(f"training: {examples / seconds:,.0f} examples/s ({seconds:.1f} s for {args.epochs} epoch(s))")
     print(f"device: {device}")

@@ -1,13 +1,8 @@
 // One Adagrad step for one parameter, in place (PyTorch's formulation):
 //   g += weight_decay * p;   sum += g^2;   p -= clr * g / (sqrt(sum) + eps)
 // where clr = lr / (1 + (t - 1) * lr_decay) is computed on the host.
-// Four elements per invocation, as vec4s (common/vec4_runs.wgsl says why).
-//!include common/index.wgsl
-//!include common/vec4_runs.wgsl
-//!include common/weight_decay.wgsl
+//!include common/optimizer.wgsl
 struct Params { n: u32, clr: f32, eps: f32, weight_decay: f32 }
-@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> sum_sq: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -15,9 +10,8 @@ struct Params { n: u32, clr: f32, eps: f32, weight_decay: f32 }
 fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     let i = global_index(wg, lid);   // elements 4i .. 4i + 3
     if (4u * i >= p.n) { return; }
-    let keep = run_mask(i, p.n);     // the last run may end past n: keep what is there
     let g = decayed_grad(i);
     let s = sum_sq[i] + g * g;
-    sum_sq[i] = select(sum_sq[i], s, keep);
-    param[i] = select(param[i], param[i] - p.clr * g / (sqrt(s) + p.eps), keep);
+    sum_sq[i] = kept(i, sum_sq[i], s);
+    param[i] = kept(i, param[i], param[i] - p.clr * g / (sqrt(s) + p.eps));
 }

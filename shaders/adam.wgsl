@@ -3,13 +3,9 @@
 //   Adam:  g += weight_decay * p          AdamW: p *= 1 - lr * weight_decay
 //   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
 //   p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)
-// Four elements per invocation, as vec4s (common/vec4_runs.wgsl says why).
-//!include common/index.wgsl
-//!include common/vec4_runs.wgsl
+//!include common/optimizer.wgsl
 struct Params { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32,
                 bc1: f32, bc2: f32, decoupled: u32 }
-@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> m: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -21,12 +17,10 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     var w = param[i];
     var g = grad[i];
     if (p.decoupled != 0u) { w = w * (1.0 - p.lr * p.weight_decay); }   // AdamW
-    else { g = g + p.weight_decay * w; }
+    else { g = decayed_grad(i); }
     let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
     let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
-    let wi = w - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps);
-    let keep = run_mask(i, p.n);   // the last run may end past n: keep what is there
-    m[i] = select(m[i], mi, keep);
-    v[i] = select(v[i], vi, keep);
-    param[i] = select(param[i], wi, keep);
+    m[i] = kept(i, m[i], mi);
+    v[i] = kept(i, v[i], vi);
+    param[i] = kept(i, param[i], w - p.lr * (mi / p.bc1) / (sqrt(vi / p.bc2) + p.eps));
 }

@@ -24,129 +24,13 @@ override MODE: u32 = 0u;
 override TM: u32 = 64u;
 override HAS_BIAS: bool = false;
 
-struct Params {
-    C_in: u32, H: u32, W: u32, C_out: u32,
-    KH: u32, KW: u32, OH: u32, OW: u32,
-    SH: u32, SW: u32, PH: u32, PW: u32,
-    M: u32, cols: u32, K: u32, k_chunk: u32,
-    col_tiles: u32,
-}
-// an input a mode does not read is bound to a dummy buffer
-@group(0) @binding(0) var<storage, read> x: array<f32>;      // (N, C_in, H, W)
-@group(0) @binding(1) var<storage, read> w: array<f32>;      // (C_out, C_in, KH, KW)
-@group(0) @binding(2) var<storage, read> g: array<f32>;      // (N, C_out, OH, OW): grad of y
-@group(0) @binding(3) var<storage, read> bias: array<f32>;   // (C_out)
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+//!include common/conv_operands.wgsl
 
-// A B element is the value at row y, column x of the image plane that starts at
-// `base` (of x, or of g in mode 1). A row k and a column j of B each fix part of
-// that place: each is decoded once (integer divisions are slow) and the two are
-// added, instead of decoding (k, j) for every element.
-struct Place { base: i32, y: i32, x: i32 }
-
-fn add(a: Place, b: Place) -> Place { return Place(a.base + b.base, a.y + b.y, a.x + b.x); }
-
-// t = (n, oh, ow), an output pixel -> image n, the top-left corner of its window
-fn window(t: u32) -> Place {
-    let pixels = p.OH * p.OW;
-    let pix = t % pixels;
-    return Place(i32((t / pixels) * p.C_in * p.H * p.W),
-                 i32((pix / p.OW) * p.SH) - i32(p.PH), i32((pix % p.OW) * p.SW) - i32(p.PW));
-}
-
-// k = (ci, kh, kw), a weight column -> channel ci, offset (kh, kw) within the window
-fn tap(k: u32) -> Place {
-    let taps = p.KH * p.KW;
-    let r = k % taps;
-    return Place(i32((k / taps) * p.H * p.W), i32(r / p.KW), i32(r % p.KW));
-}
-
-// MODE 1: j = (n, h, w), an input pixel, and k = (co, kh, kw) meet in g at the
-// output pixel ((h + PH - kh) / SH, (w + PW - kw) / SW), when that divides exactly
-fn input_pixel(j: u32) -> Place {
-    let pixels = p.H * p.W;
-    let pix = j % pixels;
-    return Place(i32((j / pixels) * p.C_out * p.OH * p.OW),
-                 i32(pix / p.W + p.PH), i32(pix % p.W + p.PW));
-}
-
-fn back_tap(k: u32) -> Place {
-    let taps = p.KH * p.KW;
-    let r = k % taps;
-    return Place(i32((k / taps) * p.OH * p.OW), -i32(r / p.KW), -i32(r % p.KW));
-}
-
-fn x_at(q: Place) -> f32 {   // 0 in the zero padding
-    if (q.y < 0 || q.y >= i32(p.H) || q.x < 0 || q.x >= i32(p.W)) { return 0.0; }
-    return x[q.base + q.y * i32(p.W) + q.x];
-}
-
-fn g_at(q: Place) -> f32 {   // 0 where no window starts (between strides, outside)
-    if (q.y < 0 || q.x < 0) { return 0.0; }
-    let y = u32(q.y);
-    let xx = u32(q.x);
-    if (p.SH == 1u && p.SW == 1u) {   // stride 1, the common case: no divisions
-        if (y >= p.OH || xx >= p.OW) { return 0.0; }
-        return g[u32(q.base) + y * p.OW + xx];
-    }
-    if (y % p.SH != 0u || xx % p.SW != 0u || y / p.SH >= p.OH || xx / p.SW >= p.OW) { return 0.0; }
-    return g[u32(q.base) + (y / p.SH) * p.OW + xx / p.SW];
-}
-
-fn column_place(j: u32) -> Place {
-    switch MODE {
-        case 0u: { return window(j); }
-        case 1u: { return input_pixel(j); }
-        default: { return tap(j); }
-    }
-}
-
-fn row_place(k: u32) -> Place {
-    switch MODE {
-        case 0u: { return tap(k); }
-        case 1u: { return back_tap(k); }
-        default: { return window(k); }
-    }
-}
-
-fn b_at(row: Place, col: Place) -> f32 {
-    if (MODE == 1u) { return g_at(add(row, col)); }
-    return x_at(add(row, col));
-}
-
-// A[m, k] = source[a_offset(k) + m * a_stride()]: w (modes 0, 1) or g (mode 2)
-fn a_stride() -> u32 {
-    switch MODE {
-        case 0u: { return p.K; }                 // w as (C_out, K)
-        case 1u: { return p.KH * p.KW; }         // w[co, ci, :, :] for row ci
-        default: { return p.OH * p.OW; }         // g[n, co, :, :] for row co
-    }
-}
-
-fn a_offset(k: u32) -> u32 {
-    let taps = p.KH * p.KW;
-    let pixels = p.OH * p.OW;
-    switch MODE {
-        case 0u: { return k; }
-        case 1u: { return (k / taps) * p.C_in * taps + k % taps; }
-        default: { return (k / pixels) * p.C_out * pixels + k % pixels; }
-    }
-}
-
+// A[m, k]: w (modes 0, 1) or g (mode 2); 0 past the last row
 fn a_at(offset: u32, m: u32) -> f32 {
     if (m >= p.M) { return 0.0; }
     if (MODE == 2u) { return g[offset + m * a_stride()]; }
     return w[offset + m * a_stride()];
-}
-
-// C's column j is pixel j % pixels of image j / pixels (in mode 2, one "image")
-fn pixels_per_image() -> u32 {
-    switch MODE {
-        case 0u: { return p.OH * p.OW; }
-        case 1u: { return p.H * p.W; }
-        default: { return p.cols; }
-    }
 }
 
 fn store_row(z: u32, m: u32, j: u32, v: vec4<f32>) {
@@ -166,9 +50,9 @@ fn store_row(z: u32, m: u32, j: u32, v: vec4<f32>) {
 fn main(wg: Workgroup, @builtin(local_invocation_id) lid: vec3<u32>) {
     let wid = wg.id;
     let tile = workgroup_index(wg);   // the host may spread the tiles over x and y
-    if (tile >= p.col_tiles * ((p.M + TM - 1u) / TM)) { return; }
-    let m0 = (tile / p.col_tiles) * TM;
-    let j0 = (tile % p.col_tiles) * 64u;
+    if (tile >= p.blocks * ((p.M + TM - 1u) / TM)) { return; }
+    let m0 = (tile / p.blocks) * TM;
+    let j0 = (tile % p.blocks) * 64u;
     let k_begin = wid.z * p.k_chunk;
     let k_end = min(p.K, k_begin + p.k_chunk);
 

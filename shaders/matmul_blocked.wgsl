@@ -38,7 +38,8 @@
 // M % 4 == 0 transposed; likewise N or K for B), so that a run is one vec4 load;
 // otherwise the same runs are read one float at a time. Rows and columns past the
 // edge of C read the last valid one (clamped) and are never stored, so M and N need
-// not divide the tile, and the last K % 4 values of k go one at a time.
+// not divide the tile; the last K % 4 values of k are read one at a time into a
+// slab padded with zeros.
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
@@ -136,9 +137,20 @@ fn b_row(c: Cols, k: u32) -> BRow {
     return BRow(b_run(row + c.c0), b_run(row + c.c4));
 }
 
+// op(A)[rows, k] for k < k_end, zeros at and past k_end (so that a product of slabs
+// adds nothing there, whatever op(B) holds)
+fn a_col_before(r: Rows, k: u32, k_end: u32) -> vec4<f32> {
+    return select(vec4<f32>(), a_col(r, min(k, k_end - 1u)), k < k_end);
+}
+
 // op(A)[rows, k..k+3]: transposed, four rows of A; else a run along k per row of
-// the Block, transposed in registers
-fn a_slab(r: Rows, k: u32) -> ASlab {
+// the Block, transposed in registers. Where fewer than four k are left before
+// k_end (the last K % 4 of a slice), one at a time, zeros after them.
+fn a_slab(r: Rows, k: u32, k_end: u32) -> ASlab {
+    if (k + 4u > k_end) {   // k + 3 >= k_end: the fourth is always past the end
+        return ASlab(a_col(r, k), a_col_before(r, k + 1u, k_end), a_col_before(r, k + 2u, k_end),
+                     vec4<f32>());
+    }
     if (TRANS_A) { return ASlab(a_col(r, k), a_col(r, k + 1u), a_col(r, k + 2u), a_col(r, k + 3u)); }
     let x0 = a_run(r.r0 + k);
     let x1 = a_run(r.r1 + k);
@@ -148,8 +160,19 @@ fn a_slab(r: Rows, k: u32) -> ASlab {
                  vec4<f32>(x0.z, x1.z, x2.z, x3.z), vec4<f32>(x0.w, x1.w, x2.w, x3.w));
 }
 
-// op(B)[k..k+3, cols]: not transposed, four rows of B; else a run along k per column
-fn b_slab(c: Cols, k: u32) -> BSlab {
+// op(B)[k, cols] for k < k_end, zeros at and past k_end
+fn b_row_before(c: Cols, k: u32, k_end: u32) -> BRow {
+    if (k >= k_end) { return BRow(); }
+    return b_row(c, k);
+}
+
+// op(B)[k..k+3, cols]: not transposed, four rows of B; else a run along k per column.
+// The last K % 4 as a_slab has them.
+fn b_slab(c: Cols, k: u32, k_end: u32) -> BSlab {
+    if (k + 4u > k_end) {
+        return BSlab(b_row(c, k), b_row_before(c, k + 1u, k_end), b_row_before(c, k + 2u, k_end),
+                     BRow());
+    }
     if (!TRANS_B) { return BSlab(b_row(c, k), b_row(c, k + 1u), b_row(c, k + 2u), b_row(c, k + 3u)); }
     let y0 = b_run(c.c0 + k);
     let y1 = b_run(c.c1 + k);
@@ -205,12 +228,8 @@ fn block_4x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
     let r = a_rows(q, q.m);
     let c = b_cols(q, q.n);
     var acc = Block();
-    var k = q.k_begin;
-    for (; k + 4u <= q.k_end; k += 4u) {
-        mac(&acc, a_slab(r, k), b_slab(c, k));
-    }
-    for (; k < q.k_end; k++) {   // the last K % 4
-        rank1(&acc, a_col(r, k), b_row(c, k));
+    for (var k = q.k_begin; k < q.k_end; k += 4u) {
+        mac(&acc, a_slab(r, k, q.k_end), b_slab(c, k, q.k_end));
     }
     store(q, q.m, q.n, acc);
 }
@@ -224,22 +243,13 @@ fn block_8x16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let c1 = b_cols(q, q.n + 8u);
     var acc00 = Block();  var acc01 = Block();
     var acc10 = Block();  var acc11 = Block();
-    var k = q.k_begin;
-    for (; k + 4u <= q.k_end; k += 4u) {
-        let a0 = a_slab(r0, k);
-        let a1 = a_slab(r1, k);
-        let b0 = b_slab(c0, k);
-        let b1 = b_slab(c1, k);
+    for (var k = q.k_begin; k < q.k_end; k += 4u) {
+        let a0 = a_slab(r0, k, q.k_end);
+        let a1 = a_slab(r1, k, q.k_end);
+        let b0 = b_slab(c0, k, q.k_end);
+        let b1 = b_slab(c1, k, q.k_end);
         mac(&acc00, a0, b0);  mac(&acc01, a0, b1);
         mac(&acc10, a1, b0);  mac(&acc11, a1, b1);
-    }
-    for (; k < q.k_end; k++) {
-        let a0 = a_col(r0, k);
-        let a1 = a_col(r1, k);
-        let b0 = b_row(c0, k);
-        let b1 = b_row(c1, k);
-        rank1(&acc00, a0, b0);  rank1(&acc01, a0, b1);
-        rank1(&acc10, a1, b0);  rank1(&acc11, a1, b1);
     }
     store(q, q.m, q.n, acc00);       store(q, q.m, q.n + 8u, acc01);
     store(q, q.m + 4u, q.n, acc10);  store(q, q.m + 4u, q.n + 8u, acc11);
@@ -258,30 +268,17 @@ fn block_16x16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     var acc10 = Block();  var acc11 = Block();
     var acc20 = Block();  var acc21 = Block();
     var acc30 = Block();  var acc31 = Block();
-    var k = q.k_begin;
-    for (; k + 4u <= q.k_end; k += 4u) {
-        let b0 = b_slab(c0, k);
-        let b1 = b_slab(c1, k);
-        let a0 = a_slab(r0, k);
+    for (var k = q.k_begin; k < q.k_end; k += 4u) {
+        let b0 = b_slab(c0, k, q.k_end);
+        let b1 = b_slab(c1, k, q.k_end);
+        let a0 = a_slab(r0, k, q.k_end);
         mac(&acc00, a0, b0);  mac(&acc01, a0, b1);
-        let a1 = a_slab(r1, k);
+        let a1 = a_slab(r1, k, q.k_end);
         mac(&acc10, a1, b0);  mac(&acc11, a1, b1);
-        let a2 = a_slab(r2, k);
+        let a2 = a_slab(r2, k, q.k_end);
         mac(&acc20, a2, b0);  mac(&acc21, a2, b1);
-        let a3 = a_slab(r3, k);
+        let a3 = a_slab(r3, k, q.k_end);
         mac(&acc30, a3, b0);  mac(&acc31, a3, b1);
-    }
-    for (; k < q.k_end; k++) {
-        let b0 = b_row(c0, k);
-        let b1 = b_row(c1, k);
-        let a0 = a_col(r0, k);
-        rank1(&acc00, a0, b0);  rank1(&acc01, a0, b1);
-        let a1 = a_col(r1, k);
-        rank1(&acc10, a1, b0);  rank1(&acc11, a1, b1);
-        let a2 = a_col(r2, k);
-        rank1(&acc20, a2, b0);  rank1(&acc21, a2, b1);
-        let a3 = a_col(r3, k);
-        rank1(&acc30, a3, b0);  rank1(&acc31, a3, b1);
     }
     store(q, q.m, q.n, acc00);        store(q, q.m, q.n + 8u, acc01);
     store(q, q.m + 4u, q.n, acc10);   store(q, q.m + 4u, q.n + 8u, acc11);

@@ -5,15 +5,10 @@
 //   momentum:  buf = momentum buf + g / denom;  p -= lr buf
 //   otherwise: p -= lr g / denom
 // CENTERED and MOMENTUM are pipeline constants, so an unused buffer is never read.
-// Four elements per invocation, as vec4s (common/vec4_runs.wgsl says why).
-//!include common/index.wgsl
-//!include common/vec4_runs.wgsl
-//!include common/weight_decay.wgsl
+//!include common/optimizer.wgsl
 override CENTERED: bool = false;
 override MOMENTUM: bool = false;
 struct Params { n: u32, lr: f32, alpha: f32, eps: f32, weight_decay: f32, momentum: f32 }
-@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> square_avg: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> grad_avg: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> buf: array<vec4<f32>>;
@@ -23,20 +18,19 @@ struct Params { n: u32, lr: f32, alpha: f32, eps: f32, weight_decay: f32, moment
 fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     let i = global_index(wg, lid);   // elements 4i .. 4i + 3
     if (4u * i >= p.n) { return; }
-    let keep = run_mask(i, p.n);     // the last run may end past n: keep what is there
     let g = decayed_grad(i);
     let sq = p.alpha * square_avg[i] + (1.0 - p.alpha) * g * g;
-    square_avg[i] = select(square_avg[i], sq, keep);
+    square_avg[i] = kept(i, square_avg[i], sq);
     var denom = sqrt(sq) + p.eps;
     if (CENTERED) {
         let ga = p.alpha * grad_avg[i] + (1.0 - p.alpha) * g;
-        grad_avg[i] = select(grad_avg[i], ga, keep);
+        grad_avg[i] = kept(i, grad_avg[i], ga);
         denom = sqrt(sq - ga * ga) + p.eps;
     }
     var step = g / denom;
     if (MOMENTUM) {
         step = p.momentum * buf[i] + step;
-        buf[i] = select(buf[i], step, keep);
+        buf[i] = kept(i, buf[i], step);
     }
-    param[i] = select(param[i], param[i] - p.lr * step, keep);
+    param[i] = kept(i, param[i], param[i] - p.lr * step);
 }

@@ -2,15 +2,10 @@
 //   d = g + weight_decay * p
 //   v = d on the first step, else momentum * v + (1 - dampening) * d
 //   p -= lr * (nesterov ? d + momentum * v : v)        (plain SGD: p -= lr * d)
-// Four elements per invocation, as vec4s (common/vec4_runs.wgsl says why).
-//!include common/index.wgsl
-//!include common/vec4_runs.wgsl
-//!include common/weight_decay.wgsl
+//!include common/optimizer.wgsl
 override MOMENTUM: bool = false;
 struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, weight_decay: f32,
                 nesterov: u32, first_step: u32 }
-@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> velocity: array<vec4<f32>>;   // dummy without momentum
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -18,13 +13,12 @@ struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, weight_decay: f3
 fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     let i = global_index(wg, lid);   // elements 4i .. 4i + 3
     if (4u * i >= p.n) { return; }
-    let keep = run_mask(i, p.n);     // the last run may end past n: keep what is there
     var d = decayed_grad(i);
     if (MOMENTUM) {
         var v = d;
         if (p.first_step == 0u) { v = p.momentum * velocity[i] + (1.0 - p.dampening) * d; }
-        velocity[i] = select(velocity[i], v, keep);
+        velocity[i] = kept(i, velocity[i], v);
         if (p.nesterov != 0u) { d = d + p.momentum * v; } else { d = v; }
     }
-    param[i] = select(param[i], param[i] - p.lr * d, keep);
+    param[i] = kept(i, param[i], param[i] - p.lr * d);
 }

@@ -84,6 +84,7 @@ def test_wheel_holds_engine_and_every_kernel(wheel):
     assert not outside, f"the wheel ships more than the engine: {sorted(outside)}"
     entry_points = zipfile.ZipFile(wheel).read("webgrad-0.1.0.dist-info/entry_points.txt").decode()
     assert "webgrad-train = engine.train:main" in entry_points
+    assert "webgrad-search = engine.search.__main__:main" in entry_points
 
 
 TRAIN_A_FEW_STEPS = """

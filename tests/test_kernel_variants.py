@@ -134,6 +134,64 @@ def test_reduce_variant(gpu, variant, shape):
         assert (idx == np.argmax(x, axis=1)).all()
 
 
+# ---- conv2d --------------------------------------------------------------------------------
+
+CONV_VARIANTS = sorted(kernel_choice.CONV_VARIANTS)
+
+
+def _random_conv_shapes(count, seed=11):
+    rng = np.random.default_rng(seed)
+    shapes = []
+    for _ in range(count):
+        k = int(rng.integers(1, 6))
+        s, p = int(rng.integers(1, 3)), int(rng.integers(0, 3))
+        h, w = (int(max(k - 2 * p, 1) + rng.integers(0, 10)) for _ in range(2))
+        shapes.append((int(rng.integers(1, 4)), int(rng.choice([1, 3, 5, 8])), (h, w),
+                       int(rng.choice([1, 3, 6, 8, 13, 16, 20])), k, s, p))
+    return shapes
+
+
+# (batch, in channels, (H, W), out channels, kernel, stride, padding): batch 1, C_in 1 and
+# 3, kernels 1..5, stride 2, padding, pixel counts that are not a multiple of a block's 8
+# columns, channel counts that are not a multiple of 4 rows or that need two row blocks
+# (20 > 16), the ConvNetJS net's two layers
+CONV_SHAPES = [(1, 1, (1, 1), 1, 1, 1, 0), (1, 1, (7, 5), 3, 3, 1, 1), (2, 3, (9, 9), 5, 5, 2, 2),
+               (1, 3, (6, 7), 20, 2, 2, 0), (3, 5, (5, 5), 17, 4, 1, 2), (1, 8, (11, 13), 16, 5, 1, 2),
+               (2, 1, (28, 28), 8, 5, 1, 2), (2, 8, (14, 14), 16, 5, 1, 2)] + _random_conv_shapes(4)
+
+
+def _conv_id(case):
+    n, c_in, (h, w), c_out, k, s, p = case
+    return f"{n}x{c_in}x{h}x{w}-o{c_out}-k{k}-s{s}-p{p}"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("slices", [None, 3], ids=["auto-slices", "3-slices"])
+@pytest.mark.parametrize("case", CONV_SHAPES, ids=_conv_id)
+@pytest.mark.parametrize("variant", CONV_VARIANTS)
+def test_conv_variant(gpu, variant, case, slices):
+    """Forward (with bias), grad input and grad weight of every conv2d variant, through
+    autograd, against PyTorch; with K cut into 3 slices (split-K) or the plan's own."""
+    n, c_in, hw, c_out, k, s, p = case
+    force = dict(conv=variant) | ({"conv_slices": slices} if slices else {})
+    with forced(**force):
+        check_op(lambda x, w, b: F.conv2d(x, w, b, s, p), lambda x, w, b: TF.conv2d(x, w, b, s, p),
+                 [(n, c_in, *hw), (c_out, c_in, k, k), (c_out,)], "gpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("variant", CONV_VARIANTS)
+def test_conv_variant_long_k(gpu, variant, monkeypatch):
+    """A sum longer than one invocation may walk (CONV_K_SLICE, made tiny here) in every
+    mode: the slices' partial products added by the reduce kernel."""
+    monkeypatch.setattr(kernel_choice, "CONV_K_SLICE", 40)
+    monkeypatch.setattr(kernel_choice, "CONV_WEIGHT_CHUNK", 40)
+    with forced(conv=variant):
+        assert kernel_choice.conv_plan(gpu, 2, 8, 25, 2 * 14 * 14).slices >= 10
+        check_op(lambda x, w, b: F.conv2d(x, w, b, 1, 2), lambda x, w, b: TF.conv2d(x, w, b, 1, 2),
+                 [(2, 3, 14, 14), (8, 3, 5, 5), (8,)], "gpu")
+
+
 # ---- the choice itself -----------------------------------------------------------------------
 
 class FakeAdapter:
@@ -181,6 +239,36 @@ def test_matmul_plans_per_adapter(monkeypatch):
     assert kernel_choice.matmul_plan(H100, *fwd) == kernel_choice.matmul_plan(H100, *fwd)
 
 
+def test_conv_plans_per_adapter(monkeypatch):
+    monkeypatch.setattr(kernel_choice, "cores", lambda: 2)
+    # the ConvNetJS net at batch 32: conv1 forward (M 8, cols 32 x 28 x 28, K 25) ...
+    for adapter in (LAVAPIPE, SWIFTSHADER):
+        plan = kernel_choice.conv_plan(adapter, 0, 8, 32 * 784, 25)
+        assert (plan.variant, plan.entry, plan.slices) == ("blocked", "rows8", 1)
+        assert plan.groups == (49, 1, 1)   # 3,136 blocks of 8 columns, 64 per workgroup
+    plan = kernel_choice.conv_plan(H100, 0, 8, 32 * 784, 25)
+    assert (plan.variant, plan.kernel, plan.rows) == ("tiled", "conv2d", 8)
+    # ... and its grad weight (M 8, cols 25, K 25,088): one workgroup of columns, so
+    # split-K gives each of 2 cores 4 workgroups
+    plan = kernel_choice.conv_plan(LAVAPIPE, 2, 8, 25, 32 * 784)
+    assert (plan.slices, plan.groups) == (8, (1, 1, 8))
+    # 20 output channels: two row blocks of 16
+    assert kernel_choice.conv_plan(LAVAPIPE, 0, 20, 1000, 75).blocks == (125, 2)
+    # a short sum is never split; every slice within the limit on every adapter
+    assert kernel_choice.conv_plan(LAVAPIPE, 2, 8, 25, 100).slices == 1
+    for adapter in (LAVAPIPE, SWIFTSHADER, H100):
+        for mode in (0, 1, 2):
+            plan = kernel_choice.conv_plan(adapter, mode, 3, 10, 100_000)
+            assert plan.k_chunk <= kernel_choice.CONV_K_SLICE
+            assert plan.slices * plan.k_chunk >= 100_000
+
+
+def test_an_unknown_conv_variant_is_named():
+    with forced(conv="im2col"), pytest.raises(ValueError, match=r"conv2d variant 'im2col': "
+                                                                r"expected one of \['blocked', 'tiled'\]"):
+        kernel_choice.conv_plan(H100, 0, 8, 8, 8)
+
+
 def test_forced_choice_is_restored():
     with forced(matmul="blocked_4x8"):
         assert kernel_choice.matmul_plan(H100, 1, 8, 8, 8).variant == "blocked_4x8"
@@ -190,7 +278,7 @@ def test_forced_choice_is_restored():
 def test_describe_names_every_family():
     for adapter in (LAVAPIPE, SWIFTSHADER, H100):
         text = kernel_choice.describe(adapter)
-        for family in ("matmul", "reduce"):
+        for family in ("matmul", "reduce", "conv2d"):
             assert f"  {family}" in text, text
         assert adapter.adapter_name in text
 

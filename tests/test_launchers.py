@@ -72,6 +72,13 @@ def every_primitive(be):
     be.conv2d(x, x, a(4), *geometry), be.conv2d(x, x, None, 1, 1100, 4, (4, 4), (2, 2), (3, 3),
                                                 (1, 1), (0, 0))
     be.conv2d_grad_input(x, x, *geometry), be.conv2d_grad_weight(x, x, *geometry)
+    for variant in kernel_choice.CONV_VARIANTS:   # each adapter kind's variant, split-K or not
+        for slices in (1, 3):
+            with kernel_choice.forced(conv=variant, conv_slices=slices):
+                be.conv2d(x, x, a(20), 2, 3, 20, (9, 9), (5, 5), (3, 3), (2, 2), (1, 1))
+                be.conv2d_grad_input(x, x, *geometry), be.conv2d_grad_weight(x, x, *geometry)
+                # stride 1: the blocked variant's grad input as a forward pass (FLIPPED)
+                be.conv2d_grad_input(x, x, 2, 3, 4, (9, 9), (9, 9), (3, 3), (1, 1), (1, 1))
     be.gather_images(a(100, UINT8), a(2, INT32), 2, 25, 1 / 255, 0.0)
     be.augment(x, 2, 3, (5, 7), 1, policy_settings("all"), -0.4, 2.8)
     pool = (6, (9, 9), (4, 4), (3, 3), (2, 2), (1, 1))

@@ -11,6 +11,7 @@ needs (a preset, a dataset, paused). Every feature leaves a screenshot in artifa
 import json
 import os
 import re
+import sys
 import time
 
 import pytest
@@ -431,6 +432,278 @@ def test_layout_fits_a_phone_and_a_laptop_and_works_by_keyboard(page):
     page.locator("#predictions .prediction").nth(2).focus()
     page.keyboard.press("Enter")
     wait_for(page, lambda s: s["snapshots"] > snaps and s["example"]["index"] == 2, 60, "image 2")
+
+
+# ---- your own data: a zip of class folders (owndata.js, playground/own_data.py) ------------
+
+OWN_NAMES = {0: "zero", 1: "one", 7: "seven"}
+
+
+def choose_zip(page, tmp_path, name, files):
+    from png_files import zip_bytes
+    path = tmp_path / name
+    path.write_bytes(zip_bytes(files))
+    page.set_input_files("#owndata-file", str(path))
+
+
+def test_your_own_zip_of_class_folders_trains_with_its_class_names(page, tmp_path):
+    from png_files import digit_folders, mnist_digits
+    use(page, "mlp")
+    builds = page_state(page)["builds"]
+    # 50 MNIST digits per class, drawn dark on white, RGB, 56x56: the page makes them 28x28 grey
+    choose_zip(page, tmp_path, "my-digits.zip", digit_folders(mnist_digits(tuple(OWN_NAMES), 50), OWN_NAMES))
+    s = wait_for(page, lambda s: s["dataset"] == "own" and s["builds"] > builds and s["state"] == "ready"
+                 and s["modelSnapshots"] >= 1, BUILD_TIMEOUT, "the zip to become the dataset")
+    own = js(page, "window.webgrad.ownData")
+    assert own["classes"] == ["one", "seven", "zero"] and (own["train_size"], own["test_size"]) == (120, 30)
+    assert js(page, "window.webgrad.classes") == ["one", "seven", "zero"]
+    assert page.locator("#dataset option:checked").inner_text() == "Your data: my-digits.zip"
+    assert "3 classes (one, seven, zero)" in page.inner_text("#owndata-message")
+    assert js(page, "window.webgrad.summary")["layers"][-1]["output_shape"] == [3]   # 3 outputs, not 10
+    page.fill("#epochs", "20")
+    page.locator("#epochs").blur()
+    wait_for(page, lambda s: s["settings"]["epochs"] == 20, 60, "20 epochs")
+    page.click("#start")
+    s = wait_for(page, lambda s: s["state"] == "paused" and s["examplesSeen"] >= 20 * 120
+                 and s["testAtExamples"] == s["examplesSeen"], 300, "20 epochs of your data", poll=2)
+    assert s["testCount"] == 30 and s["testAcc"] >= 0.8, s           # chance is 1/3
+    predictions = page.inner_text("#predictions")
+    assert "seven" in predictions and "zero" in predictions and "one" in predictions
+    assert "seven" in page.inner_text("#layers .layer-row:last-child .prob-bars")
+    shot(page, "owndata")
+    page.fill("#epochs", "1")
+    page.locator("#epochs").blur()
+
+
+def test_a_bad_zip_gets_a_message_naming_the_problem(page, tmp_path):
+    import numpy as np
+    from png_files import png_bytes
+    dot = png_bytes(np.full((8, 8), 200, np.uint8))
+    cases = [
+        ("flat.zip", {"a.png": dot, "b.png": dot}, "flat.zip: no class folders: a.png, b.png"),
+        ("cats.zip", {"cats/1.png": dot, "cats/2.png": dot}, "cats.zip: one class only (cats)"),
+        ("broken.zip", {"a/1.png": dot, "b/1.png": b"\x89PNG but cut short", "b/2.png": dot},
+         "broken.zip: cannot read the image b/1.png"),
+    ]
+    for name, files, expected in cases:
+        before = page_state(page)
+        errors = js(page, "window.webgrad.ownDataErrors || 0")
+        choose_zip(page, tmp_path, name, files)
+        wait_for(page, lambda s: js(page, "window.webgrad.ownDataErrors || 0") > errors, 60, f"{name}'s message")
+        message = page.inner_text("#owndata-message")
+        assert expected in message, message
+        after = page_state(page)       # nothing else changed
+        assert after["dataset"] == before["dataset"] and after["builds"] == before["builds"]
+        assert not after["fatal"] and after["state"] in ("ready", "paused")
+    shot(page, "owndata-error", ".controls")
+    use(page, "mlp", dataset="mnist")
+
+
+def test_a_zip_of_idx_files_dropped_on_the_box_becomes_the_dataset(page, tmp_path):
+    import numpy as np
+    from engine.data import write_idx
+    from png_files import zip_bytes
+    use(page, "mlp")
+    rng, files = np.random.default_rng(0), {}
+    for prefix, n in (("train", 60), ("t10k", 12)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)),
+                            ("labels-idx1", (np.arange(n) % 4).astype(np.uint8))):
+            path = tmp_path / f"{prefix}-{kind}-ubyte.gz"
+            write_idx(path, array.shape, array.tobytes())
+            files[path.name] = path.read_bytes()
+    builds = page_state(page)["builds"]
+    dropped = page.evaluate_handle("""(bytes) => { const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], "letters-idx.zip")); return data; }""",
+                                   list(zip_bytes(files)))
+    page.dispatch_event("#owndata", "drop", {"dataTransfer": dropped})
+    wait_for(page, lambda s: s["dataset"] == "own" and s["builds"] > builds and s["modelSnapshots"] >= 1,
+             BUILD_TIMEOUT, "the dropped zip to become the dataset")
+    own = js(page, "window.webgrad.ownData")
+    assert own["title"] == "Your data: letters-idx.zip" and own["classes"] == ["0", "1", "2", "3"]
+    assert (own["train_size"], own["test_size"]) == (60, 12)
+    assert js(page, "window.webgrad.summary")["layers"][-1]["output_shape"] == [4]
+    use(page, "mlp", dataset="mnist")
+
+
+# ---- the linear-regression panel (linreg.js, playground/linreg.py) ---------------------------
+
+def test_linear_regression_panel_reaches_the_closed_form(page):
+    import numpy as np
+    sys.path.insert(0, os.path.join(ROOT, "web"))
+    from playground.linreg import make_data
+    pause(page)
+    page.locator(".linreg-panel").scroll_into_view_if_needed()
+    page.click("#linreg-fit")                               # 100 points, noise 0.5, lr 0.1, 100 steps
+    wait_for(page, lambda s: js(page, "window.webgrad.linreg") is not None, 60, "the fit")
+    fit = js(page, "window.webgrad.linreg")
+    x, y = (np.array(v) for v in make_data(100, 0.5, 0))   # the same points, here
+    (w_star, b_star), *_ = np.linalg.lstsq(np.stack([x, np.ones_like(x)], 1), y, rcond=None)
+    assert fit["closedForm"]["w"] == pytest.approx(w_star, abs=1e-9)
+    assert fit["closedForm"]["b"] == pytest.approx(b_star, abs=1e-9)
+    assert abs(fit["w"] - w_star) < 1e-3 and abs(fit["b"] - b_star) < 1e-3, fit
+    assert fit["steps"] == 100 and fit["loss"] == pytest.approx(fit["closedForm"]["loss"], rel=1e-3)
+    assert "closed form: w* = " in page.inner_text("#linreg-result")
+    drawn = js(page, "() => Chart.getChart('linreg-data').data.datasets.map(d => d.data.length)")
+    assert drawn == [100, 2, 2]                             # the points, the fit, the closed form
+    shot(page, "linreg", ".linreg-panel")
+    # a learning rate that cannot work gets a message naming it
+    page.fill("#linreg-lr", "-1")
+    page.click("#linreg-fit")
+    wait_for(page, lambda s: "error" in (js(page, "window.webgrad.linreg") or {}), 60, "the message")
+    assert "learning rate" in page.inner_text("#linreg-result")
+    page.fill("#linreg-lr", "0.1")
+
+
+# ---- the optimizer race and the weights as a file (race.js, weights.js) -------------------
+
+RACE_STEPS = 40
+RACE_JS = "() => window.webgrad.race"
+RACE_CURVES_JS = """() => Chart.getChart(document.getElementById('race-chart')).data.datasets
+                     .map(d => ({label: d.label, points: d.data.length}))"""
+
+
+def race_state(page):
+    return js(page, RACE_JS)
+
+
+def test_optimizer_race_draws_six_curves_and_a_table_and_pauses_training(page):
+    use(page, "mlp")
+    page.click("#start")
+    wait_for(page, lambda s: s["state"] == "running" and s["examplesSeen"] > 0, 120, "training")
+    page.fill("#race-steps", str(RACE_STEPS))
+    page.click("#race-start")
+    s = wait_for(page, lambda s: s["state"] == "racing", 120, "the race to start")
+    assert page.is_disabled("#start") and page.is_enabled("#race-stop")
+    wait_for(page, lambda s: race_state(page)["state"] == "done", 300, "the race to finish", poll=2)
+    after = wait_for(page, lambda s: s["state"] == "paused", 30, "the page's training to stay paused")
+    assert after["examplesSeen"] == s["examplesSeen"]       # the page's model did not train meanwhile
+    race = race_state(page)
+    assert race["steps"] == RACE_STEPS and race["error"] is None
+    names = ["SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam"]
+    assert race["optimizers"] == names
+    curves = js(page, RACE_CURVES_JS)
+    assert [c["label"].split(" (")[0] for c in curves] == names, curves
+    assert all(c["points"] == RACE_STEPS for c in curves), curves
+    # the same initial weights on the same first batch: six equal first losses, then six paths
+    first = [losses[0] for losses in race["losses"]]
+    assert max(first) - min(first) < 1e-4 and 2.0 < first[0] < 2.7, first   # about ln 10
+    assert len({round(losses[-1], 4) for losses in race["losses"]}) == 6
+    rows = page.locator("#race-table tbody tr")
+    assert rows.count() == 6
+    table = [rows.nth(i).inner_text() for i in range(6)]
+    results = race["results"]
+    assert results["test_count"] == 1000 and len(results["rows"]) == 6
+    for name, text, row in zip(names, table, results["rows"]):
+        assert text.startswith(name) and f"lr {row['lr']}" in text, text
+        assert f"{100 * row['test_acc']:.1f}%" in text, (text, row)
+    # 2,560 images in, every optimizer has learnt something (RMSprop once broke on WebGPU
+    # alone: two dummy buffers on writable bindings), the best of them a lot
+    assert min(row["test_acc"] for row in results["rows"]) > 0.5, results
+    assert max(row["test_acc"] for row in results["rows"]) > 0.8, results
+    assert "Race over after 40 steps" in page.inner_text("#race-message")
+    page.locator(".race-panel").scroll_into_view_if_needed()
+    shot(page, "race", ".race-panel")
+
+
+def test_stopping_a_race_gives_the_table_for_the_steps_run(page):
+    page.fill("#race-steps", "0")                          # a length that cannot work: a message
+    page.click("#race-start")
+    wait_for(page, lambda s: race_state(page)["error"], 60, "the race's refusal")
+    assert "steps must be a whole number from 1 to 5000, got 0" in page.inner_text("#race-message")
+    assert page.is_enabled("#race-start") and page_state(page)["state"] == "paused"
+    page.fill("#race-steps", "5000")
+    page.click("#race-start")
+    wait_for(page, lambda s: race_state(page)["state"] == "running" and race_state(page)["steps"] >= 3,
+             120, "a few race steps")
+    page.click("#race-stop")
+    wait_for(page, lambda s: race_state(page)["state"] == "done", 120, "the stopped race's table")
+    race = race_state(page)
+    assert 3 <= race["results"]["steps"] < 5000 and page.locator("#race-table tbody tr").count() == 6
+    s = wait_for(page, lambda s: s["state"] == "paused", 30, "the page to be paused")
+    page.click("#start")                                   # the page's own training goes on
+    wait_for(page, lambda t: t["examplesSeen"] > s["examplesSeen"], 60, "training to resume")
+    pause(page)
+    page.fill("#race-steps", "200")
+
+
+def native_test_accuracy(path, preset, count):
+    """The accuracy of the zoo model `preset` with the weights in `path`, evaluated natively
+    (numpy backend) on the first `count` MNIST test images, as the page evaluates."""
+    import engine as eg
+    from engine import models as zoo
+    from engine import serialize
+    from engine.data import MNIST, DataLoader, Subset, available_datasets
+    eg.set_device("cpu")
+    model = zoo.build(preset)
+    model.load_state_dict(serialize.load(path))
+    model.eval()
+    test = MNIST(available_datasets()["mnist"]["folder"], train=False)
+    hits = 0
+    with eg.no_grad():
+        for x, y in DataLoader(Subset(test, range(count)), batch_size=500):
+            hits += int((model(x).argmax(1) == y).sum().item())
+    return hits / count
+
+
+def test_downloaded_weights_have_the_pages_accuracy_natively_and_load_back(page, tmp_path):
+    use(page, "mlp")
+    page.click("#start")
+    wait_for(page, lambda s: s["examplesSeen"] >= 3000, 180, "3,000 training examples")
+    page.click("#pause")
+    s = wait_for(page, lambda s: s["state"] == "paused" and s["testAtExamples"] == s["examplesSeen"],
+                 120, "the evaluation of the paused model")
+    with page.expect_download() as download:
+        page.click("#download-weights")
+    name = download.value.suggested_filename
+    assert name == f"mlp-mnist-{s['examplesSeen']}.safetensors", name
+    path = tmp_path / name
+    download.value.save_as(path)
+    assert "Saved " + name in page.inner_text("#weights-message")
+    native = native_test_accuracy(path, "mlp", s["testCount"])
+    print(f"page {s['testAcc']:.4f} vs native {native:.4f} on {s['testCount']} test images")
+    assert s["testCount"] == 2000 and abs(native - s["testAcc"]) <= 0.001, (native, s["testAcc"])
+    assert s["testAcc"] > 0.8
+
+    # fresh weights (Reset), then the file: the page's accuracy jumps back to the file's
+    builds = s["builds"]
+    page.click("#reset")
+    fresh = wait_for(page, lambda t: t["builds"] > builds and t["evaluations"] > s["evaluations"]
+                     and t["testAtExamples"] == 0, BUILD_TIMEOUT, "fresh weights")
+    assert fresh["testAcc"] < 0.5, fresh["testAcc"]
+    page.set_input_files("#weights-file", str(path))
+    loaded = wait_for(page, lambda t: t["evaluations"] > fresh["evaluations"], 120,
+                      "the accuracy of the loaded weights")
+    assert abs(loaded["testAcc"] - s["testAcc"]) <= 0.001, (loaded["testAcc"], s["testAcc"])
+    assert js(page, "window.webgrad.weights.loaded") == name
+    assert f"Loaded {name}" in page.inner_text("#weights-message")
+    shot(page, "weights", ".controls")
+    page.click("#start")                          # and it trains on from them
+    t = wait_for(page, lambda t: t["examplesSeen"] >= 320 and t["lossHistory"], 120, "training on")
+    assert t["lossHistory"][0] < 1.6, t["lossHistory"][:3]     # a fresh network starts near 2.3
+    pause(page)
+
+
+def test_weights_that_do_not_fit_the_model_are_refused_with_the_reason(page, tmp_path):
+    import engine as eg
+    from engine import models as zoo
+    from engine import serialize
+    eg.set_device("cpu")
+    path = tmp_path / "narrow.safetensors"
+    serialize.save(zoo.build("mlp", hidden=(128, 256)).state_dict(), path)
+    s = wait_for(page, lambda s: s["state"] in ("paused", "ready")
+                 and s["testAtExamples"] == s["examplesSeen"], 60, "the paused model's evaluation")
+    errors = js(page, "window.webgrad.weights.errors")
+    page.set_input_files("#weights-file", str(path))
+    wait_for(page, lambda t: js(page, "window.webgrad.weights.errors") > errors, 60, "the refusal")
+    message = page.inner_text("#weights-message")
+    assert "the model is unchanged" in message
+    assert "1.weight has shape (128, 784) in the file but (256, 784) in the model" in message
+    assert "narrow.safetensors" in message
+    time.sleep(2)                                  # an evaluation, if one came, would show now
+    later = page_state(page)
+    assert later["evaluations"] == s["evaluations"] and later["testAcc"] == s["testAcc"]
+    assert later["state"] == s["state"]
+    shot(page, "weights-error", ".controls")
 
 
 @pytest.mark.slow

@@ -13,7 +13,10 @@ adapter kind and shape:
     "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x16   one invocation per row
     "cpu"         lavapipe / llvmpipe, other CPUs   blocked 16x16   one invocation per row
 
-(conv2d has one kernel for every adapter so far: shaders/conv2d.wgsl, an implicit GEMM.)
+    kind          conv2d (implicit GEMM)
+    "gpu"         tiled: conv2d.wgsl, tiles in workgroup memory
+    "swiftshader" blocked: conv2d_blocked.wgsl, channels x 8 pixels per invocation
+    "cpu"         blocked: conv2d_blocked.wgsl, channels x 8 pixels per invocation
 
 (the measurements behind each cell: BENCHMARKS.md, "Kernel variants per adapter").
 The choice depends only on the adapter and the shapes, never on timing, so it is the
@@ -135,6 +138,66 @@ def matmul_plan(backend, batch, M, N, K):
                       slices, k_chunk)
 
 
+# ---- conv2d -------------------------------------------------------------------------------------
+
+# name -> kernel file: conv2d.wgsl stages tiles in workgroup memory; conv2d_blocked.wgsl
+# keeps a block of rows x 8 columns per invocation in registers (its entry point, rows4,
+# rows8 or rows16, follows the product's row count M: a channel count, often 8 or 16)
+CONV_VARIANTS = {"tiled": "conv2d", "blocked": "conv2d_blocked"}
+CONV_BY_KIND = {
+    "gpu": ("tiled", "an implicit GEMM with tiles staged in workgroup memory, their height "
+                     "following the channel count"),
+    "swiftshader": ("blocked", "no workgroup memory or barriers; each invocation keeps "
+                               "channels x 8 pixels in registers, split-K for grad weight, "
+                               "grad input as a forward pass on the flipped weight (the "
+                               "ConvNetJS net's conv products 3.6x faster than tiled)"),
+    "cpu": ("blocked", "no workgroup memory or barriers; each invocation keeps channels x 8 "
+                       "pixels in registers, split-K for grad weight, grad input as a forward pass "
+                       "on the flipped weight (the ConvNetJS net's conv products 1.5x faster "
+                       "than tiled on lavapipe)"),
+}
+CONV_K_SLICE = 16384         # longest sum one invocation (blocked) or workgroup (tiled) walks
+CONV_WEIGHT_CHUNK = 1024     # tiled grad weight: this many of its N*OH*OW products per workgroup
+CONV_MIN_K = 128             # blocked: a K-slice shorter than this is not worth its share of the sum
+BLOCKED_WG = 64              # conv2d_blocked.wgsl's invocations per workgroup
+
+ConvPlan = namedtuple("ConvPlan", "variant kernel entry groups slices k_chunk rows blocks")
+
+
+def conv_plan(backend, mode, M, cols, K):
+    """The variant, entry point, workgroups and K-slices of one conv2d product
+    C (M x cols) = A (M x K) @ B: mode 0 forward, 1 grad input, 2 grad weight.
+    `rows`: the rows of C one invocation (blocked) or workgroup (tiled) computes;
+    `blocks`: (column blocks, row blocks) of one slice."""
+    from .runtime import grid
+    kind = adapter_kind(backend)
+    variant = FORCE.get("conv") or CONV_BY_KIND[kind][0]
+    if variant not in CONV_VARIANTS:
+        raise ValueError(f"conv2d variant {variant!r}: expected one of {sorted(CONV_VARIANTS)}")
+    if variant == "tiled":
+        rows = min(64, max(8, 1 << (M - 1).bit_length()))   # the tile's height: 8 .. 64
+        blocks = (-(-cols // 64), -(-M // rows))
+        if "conv_slices" in FORCE:
+            slices, k_chunk = cut_k(K, FORCE["conv_slices"], 1)
+        else:
+            k_chunk = CONV_K_SLICE if mode < 2 else CONV_WEIGHT_CHUNK
+            slices = max(1, -(-K // k_chunk))
+        groups = grid(blocks[0] * blocks[1])[:2] + (slices,)
+        return ConvPlan(variant, "conv2d", "main", groups, slices, k_chunk, rows, blocks)
+    rows = 4 if M <= 4 else 8 if M <= 8 else 16
+    blocks = (-(-cols // 8), -(-M // rows))
+    col_groups = -(-blocks[0] // BLOCKED_WG)
+    if "conv_slices" in FORCE:
+        slices, k_chunk = cut_k(K, FORCE["conv_slices"], 1)
+    else:   # 4 workgroups per core, each slice >= CONV_MIN_K long
+        target = 4 * cores()
+        slices = max(1, min(-(-target // (col_groups * blocks[1])), K // CONV_MIN_K))
+        slices, k_chunk = cut_k(K, max(slices, -(-K // CONV_K_SLICE)), 1)
+    groups = grid(col_groups)[:2] + (slices * blocks[1],)
+    return ConvPlan(variant, "conv2d_blocked", f"rows{rows}", groups, slices, k_chunk, rows,
+                    blocks)
+
+
 # ---- reductions --------------------------------------------------------------------------------
 
 REDUCE_BY_KIND = {
@@ -169,6 +232,7 @@ def choices(backend=None):
         "matmul": (matmul, why + "; split-K when M x N makes fewer than "
                    + ("2 workgroups per core" if kind != "gpu" else "64 workgroups")),
         "reduce": ("per_thread" if limit > 64 else "per_workgroup", reduce_why),
+        "conv2d": CONV_BY_KIND[kind],
     }
 
 

@@ -290,11 +290,15 @@ class GPURuntime(Replaying, Backend):
         if self._pending >= MAX_PENDING:
             self.flush()
 
-    def _or_dummy(self, a):
+    def _or_dummy(self, a, which=0):
         """Bound where a kernel's optional input is absent (its constants say it is
-        never read)."""
+        never read). `which` picks one of several dummies: WebGPU refuses a dispatch
+        that binds one buffer to two writable bindings (Chrome checks; wgpu-native here
+        does not), and a refused dispatch voids its whole command buffer."""
         if a is not None:
             return a
         if self._dummy is None:
-            self._dummy = self._alloc(4, FLOAT32)
-        return self._dummy
+            self._dummy = {}
+        if which not in self._dummy:
+            self._dummy[which] = self._alloc(4, FLOAT32)
+        return self._dummy[which]

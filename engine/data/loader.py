@@ -42,7 +42,9 @@ class DataLoader:
             self.dataset, self.indices = dataset.dataset, dataset.indices
         else:
             self.dataset, self.indices = dataset, list(range(len(dataset)))
-        self.epoch = 0
+        self.epoch = 0            # epochs begun: the shuffle of epoch e is seeded with e
+        self.batches_done = 0     # batches given so far in the current epoch
+        self._skip = 0            # batches the next epoch leaves out (a resumed run)
         shape = tuple(self.dataset.image_shape)
         self.image_shape, self.row_len = shape, math.prod(shape)
         mean = getattr(self.dataset, "mean", 0.0)
@@ -52,6 +54,25 @@ class DataLoader:
     def __len__(self):
         n = len(self.indices)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def state_dict(self):
+        """Where the loader stands, to continue a run mid-epoch (engine/checkpoint.py):
+        the shuffle of each epoch follows from (seed, epoch), so this is all it takes."""
+        return {"epoch": self.epoch, "batches_done": self.batches_done, "seed": self.seed,
+                "batch_size": self.batch_size, "samples": len(self.indices)}
+
+    def load_state_dict(self, state):
+        """Continue from `state`: the next iteration gives the rest of the epoch it was
+        taken in (the same order, the batches not yet given), or the next epoch."""
+        mine = {"seed": self.seed, "batch_size": self.batch_size, "samples": len(self.indices)}
+        for key, value in mine.items():
+            if state[key] != value:
+                raise ValueError(f"DataLoader.load_state_dict: the state was taken with "
+                                 f"{key} {state[key]}, this loader has {key} {value}")
+        finished = state["batches_done"] >= len(self)
+        self.epoch = state["epoch"] if finished or state["epoch"] == 0 else state["epoch"] - 1
+        self._skip = 0 if finished else state["batches_done"]
+        self.batches_done = state["batches_done"]
 
     def _device_images(self, backend):
         """The dataset's pixels on `backend`, uploaded on first use and kept."""
@@ -68,10 +89,13 @@ class DataLoader:
             random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
         self.epoch += 1
         labels = self.dataset.labels
-        for start in range(0, len(order), self.batch_size):
+        skip, self._skip = self._skip, 0
+        self.batches_done = skip
+        for start in range(skip * self.batch_size, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
             if self.drop_last and len(batch) < self.batch_size:
                 break
+            self.batches_done += 1
             idx = backend.upload(array.array("i", batch).tobytes(), "int32")
             x = backend.gather_images(images, idx, len(batch), self.row_len, self.scale, self.shift)
             batch_labels = array.array("i", [labels[i] for i in batch])

@@ -15,3 +15,5 @@ __all__ = ["Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "ELU", "Sigmoid
 __all__ += ["MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout"]
 __all__ += ["Conv2d"]
 __all__ += ["GELU", "SiLU", "Softplus", "Hardtanh"]
+from . import utils  # noqa: E402  (nn.utils.clip_grad_norm_, clip_grad_value_)
+__all__ += ["utils"]

@@ -173,9 +173,13 @@ class Module:
                 from ..creation import tensor
                 value = tensor(value, dtype=target.dtype)
             # A copy, like PyTorch: sharing the buffer would let an optimizer step on
-            # this model (in place) change the tensors it was loaded from.
-            target.data = target.backend.upload(value.backend.download(value.data),
-                                                target.dtype)
+            # this model (in place) change the tensors it was loaded from. Into the
+            # tensor's own buffer, as PyTorch's copy_: a recorded step (engine.jit) and
+            # an optimizer's state keep pointing at it.
+            fresh = target.backend.upload(value.backend.download(value.data), target.dtype)
+            target.backend.copy_(target.data, fresh)
+            target._version += 1
+            target.value_range = None
         return self
 
     def __repr__(self):

@@ -7,6 +7,9 @@ from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
+    buffer_names = ("sum",)
+    torch_flags = dict(foreach=None, maximize=False, differentiable=False, fused=None)
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
         if lr < 0 or lr_decay < 0 or weight_decay < 0 or eps < 0 or initial_accumulator_value < 0:

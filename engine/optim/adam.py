@@ -8,6 +8,9 @@ from .optimizer import Optimizer
 
 class Adam(Optimizer):
     decoupled = False
+    buffer_names = ("exp_avg", "exp_avg_sq")
+    torch_flags = dict(amsgrad=False, maximize=False, foreach=None, capturable=False,
+                       differentiable=False, fused=None, decoupled_weight_decay=False)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
@@ -18,17 +21,18 @@ class Adam(Optimizer):
     def _update(self, group, p, state):
         if not state:
             state["step"] = 0
-            state["m"] = p.backend.full(p.numel(), 0.0)
-            state["v"] = p.backend.full(p.numel(), 0.0)
+            state["exp_avg"] = p.backend.full(p.numel(), 0.0)      # m, PyTorch's names
+            state["exp_avg_sq"] = p.backend.full(p.numel(), 0.0)   # v
         state["step"] += 1
         beta1, beta2 = group["betas"]
-        p.backend.adam_step(p.data, p.grad.data, state["m"], state["v"], p.numel(),
-                            group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                            state["step"], self.decoupled)
+        p.backend.adam_step(p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"],
+                            p.numel(), group["lr"], beta1, beta2, group["eps"],
+                            group["weight_decay"], state["step"], self.decoupled)
 
 
 class AdamW(Adam):
     decoupled = True
+    torch_flags = dict(Adam.torch_flags, decoupled_weight_decay=True)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)

@@ -3,19 +3,35 @@
 Each optimizer's `step` is one fused GPU kernel per parameter
 (shaders/sgd.wgsl, shaders/adam.wgsl) that updates it in place; a subclass
 writes `_update(group, p, state)` for one parameter.
+
+`state_dict()` / `load_state_dict()` use PyTorch's layout and key names, so a
+state moves between webgrad and torch.optim in both directions:
+
+    {"state": {0: {"momentum_buffer": Tensor}, ...},       # by parameter index
+     "param_groups": [{"lr": 0.1, "momentum": 0.9, ..., "params": [0, 1, ...]}]}
 """
 import math
 
 from ..replay import on_replay
+from ..tensor import Tensor
+
+# PyTorch group flags that only pick an implementation (the numbers stay the same):
+# any value loads. The other flags a subclass lists in `torch_flags` change the
+# arithmetic, so a state that sets them differently is refused.
+_IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
 
 
 class Optimizer:
+    buffer_names = ()   # the per-parameter device buffers in `state`, by PyTorch's names
+    torch_flags = {}    # PyTorch's group keys that webgrad fixes, with their values
+
     def __init__(self, params, defaults):
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
+        self.defaults = dict(defaults)
         self.param_groups = []
         for group in params:
             full = dict(defaults)
@@ -87,3 +103,116 @@ class Optimizer:
 
     def _update(self, group, p, state):
         raise NotImplementedError
+
+    # -- saving and restoring (PyTorch's layout) --------------------------------------
+    def _indexed_params(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self):
+        """{"state": {index: {name: value}}, "param_groups": [...]}, as torch.optim writes it:
+        buffers are Tensors shaped like their parameter (views of the optimizer's own
+        device buffers, as PyTorch's are), `step` a 0-d float32 Tensor."""
+        from ..creation import tensor
+        index = {id(p): i for i, p in enumerate(self._indexed_params())}
+        state = {}
+        for p in self._indexed_params():
+            own = self.state.get(id(p))
+            if not own:
+                continue
+            entry = {}
+            for name, value in own.items():
+                if name == "step":
+                    entry[name] = tensor(float(value))
+                elif name in self.buffer_names and value is not None:
+                    entry[name] = Tensor(value, p.shape, "float32", p.backend)
+            state[index[id(p)]] = entry
+        groups = []
+        for group in self.param_groups:
+            saved = {k: v for k, v in group.items() if k != "params"}
+            saved.update({k: v for k, v in self.torch_flags.items() if k not in saved})
+            saved["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(saved)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore a state_dict from this class or from the same torch.optim class. Buffers
+        are copied into the existing device buffers where there are some, so a recorded
+        training step (engine.jit) goes on using them. Everything is checked first: a
+        state that does not fit leaves the optimizer as it was."""
+        name = type(self).__name__
+        groups, saved_groups = self.param_groups, state_dict.get("param_groups")
+        if not isinstance(saved_groups, list) or len(saved_groups) != len(groups):
+            raise ValueError(f"{name}.load_state_dict: the state has "
+                             f"{len(saved_groups or [])} parameter group(s), this optimizer "
+                             f"{len(groups)}")
+        for i, (group, saved) in enumerate(zip(groups, saved_groups)):
+            if len(saved.get("params", ())) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: group {i} of the state has "
+                                 f"{len(saved.get('params', ()))} parameters, this optimizer's "
+                                 f"{len(group['params'])}")
+            self._check_flags(saved)
+            missing = [k for k in self.defaults if k not in saved]
+            if missing:
+                raise ValueError(f"{name}.load_state_dict: group {i} of the state lacks "
+                                 f"{', '.join(missing)}: is it another optimizer's?")
+        params = self._indexed_params()
+        by_index = {}
+        for group, saved in zip(groups, saved_groups):
+            by_index.update(zip(saved["params"], group["params"]))
+        new_state = {}
+        for key, entry in state_dict.get("state", {}).items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key}, but "
+                                 f"there are {len(params)} parameters")
+            new_state[id(p)] = {k: self._loaded_value(k, v, p) for k, v in entry.items()}
+        for group, saved in zip(groups, saved_groups):   # nothing can fail from here on
+            kept = group["params"]
+            group.clear()
+            group.update({k: (tuple(v) if k == "betas" else v) for k, v in saved.items()
+                          if k != "params" and k not in self.torch_flags})
+            group["params"] = kept
+        by_id = {id(p): p for p in params}
+        for pid in [pid for pid in self.state if pid not in new_state]:
+            del self.state[pid]              # as torch: the saved state replaces the whole state
+        for pid, entry in new_state.items():
+            p, own = by_id[pid], self.state.setdefault(pid, {})
+            for k, value in entry.items():
+                if not isinstance(value, bytes):
+                    own[k] = value
+                    continue
+                fresh = p.backend.upload(value, "float32")
+                if own.get(k) is not None:
+                    p.backend.copy_(own[k], fresh)   # in place: a recorded step keeps its buffer
+                else:
+                    own[k] = fresh
+
+    def _check_flags(self, saved):
+        for flag, ours in self.torch_flags.items():
+            if flag in _IMPLEMENTATION_FLAGS or flag not in saved:
+                continue
+            if bool(saved[flag]) != bool(ours):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: the state has "
+                                 f"{flag}={saved[flag]!r}, which webgrad's "
+                                 f"{type(self).__name__} does not implement ({flag}={ours!r})")
+
+    def _loaded_value(self, key, value, p):
+        """A state entry from a saved state: `step` -> int, a buffer -> bytes checked
+        against the parameter's size (uploaded later, when nothing can fail any more)."""
+        from ..creation import tensor
+        if key == "step":
+            return int(float(value))
+        if key not in self.buffer_names:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: unknown state {key!r} "
+                             f"(expected step or {', '.join(self.buffer_names)})")
+        if value is None:
+            return None
+        if not isinstance(value, Tensor):
+            if hasattr(value, "detach"):          # a torch tensor
+                value = value.detach().cpu().numpy()
+            value = tensor(value, dtype="float32")
+        if value.numel() != p.numel():
+            raise ValueError(f"{type(self).__name__}.load_state_dict: {key!r} has "
+                             f"{value.numel()} elements, its parameter of shape {p.shape} "
+                             f"{p.numel()}")
+        return value.backend.download(value.data)

@@ -4,6 +4,8 @@ from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
+    buffer_names = ("momentum_buffer",)
+    torch_flags = dict(maximize=False, foreach=None, differentiable=False, fused=None)
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
         if lr < 0 or momentum < 0 or weight_decay < 0:
@@ -15,9 +17,9 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def _update(self, group, p, state):
-        first = "velocity" not in state
+        first = state.get("momentum_buffer") is None   # PyTorch's first step: buffer = grad
         if first and group["momentum"]:
-            state["velocity"] = p.backend.empty(p.numel())
-        p.backend.sgd_step(p.data, p.grad.data, state.get("velocity"), p.numel(),
+            state["momentum_buffer"] = p.backend.empty(p.numel())
+        p.backend.sgd_step(p.data, p.grad.data, state.get("momentum_buffer"), p.numel(),
                            group["lr"], group["momentum"], group["dampening"],
                            group["weight_decay"], group["nesterov"], first)

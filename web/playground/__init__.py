@@ -14,6 +14,9 @@ The page never sees the engine. The same functions run natively in the tests
     show_example(kind, value)           the layer view's example: a test image or the drawing
     evaluate(n_test), confusion()       test accuracy and predictions, the confusion matrix
     new_run()                           after a finished run: its schedule again
+    read_archive(path, name)            your own zip (own_data.py): its layout, images to decode
+    add_archive_images(pixels)          ... decoded by the browser: the dataset "own"
+    linear_regression(...)              the y = wx + b panel (linreg.py)
 
 An error in the editor's code comes back as {"ok": False, "error": {...}} and
 leaves the model that was training as it was.
@@ -29,8 +32,11 @@ import engine.nn.functional as F
 from engine import models as zoo
 from engine.data import MNIST, DataLoader, FashionMNIST, Subset
 
+from . import linreg, own_data
 from .layer_view import LayerView, pack
 from .model_code import ModelCodeError, build_model
+from .race import Race, RaceError
+from .weights import load_safetensors, to_safetensors
 from .trainer import OPTIMIZERS, SCHEDULES, SettingsError, Trainer, augment_strip, \
     check_settings, settings_from_recipe
 
@@ -54,6 +60,7 @@ class Playground:
         self._example_cache = None  # ((dataset, example), its input tensor)
         self.settings = check_settings(settings_from_recipe(zoo.recipe("mlp")))
         self.strips = 0             # augmentation strips drawn: each one's seed
+        self.race = None            # the optimizer race, while one runs (race.py)
 
     # -- data ---------------------------------------------------------------------
     def open_dataset(self, name, root):
@@ -243,7 +250,8 @@ class Playground:
                     h = (model(x).argmax(1) == y).sum()
                     hits = h if hits is None else hits + h
                 correct = int(hits.item())
-                x, _ = next(iter(DataLoader(Subset(test, SHOWN), batch_size=len(SHOWN))))
+                shown = SHOWN[:len(test)]          # your own data may have fewer test images
+                x, _ = next(iter(DataLoader(Subset(test, shown), batch_size=len(shown))))
                 probs = F.softmax(model(x), dim=1).tolist()
         finally:
             model.train()
@@ -251,11 +259,11 @@ class Playground:
         return {
             "test_acc": correct / n_test,
             "test_count": n_test,
-            "indices": SHOWN,
+            "indices": shown,
             "top3": top3,
             "top3_probs": [[p[k] for k in t] for p, t in zip(probs, top3)],
-            "labels": [test.labels[i] for i in SHOWN],
-            "pixels": b"".join(test[i][0] for i in SHOWN),
+            "labels": [test.labels[i] for i in shown],
+            "pixels": b"".join(test[i][0] for i in shown),
             "eval_ms": 1000 * (time.perf_counter() - t0),
             "examples_seen": self.trainer.examples_seen,
         }
@@ -276,6 +284,43 @@ class Playground:
         correct = sum(matrix[k][k] for k in range(classes))
         return {"matrix": matrix, "count": len(test), "accuracy": correct / len(test),
                 "classes": list(test.classes), "examples_seen": self.trainer.examples_seen}
+
+    # -- the optimizer race (race.py) and the weights as a file (weights.py) -----------
+    def race_start(self, steps):
+        """Six copies of the current code's network, one per optimizer, from the same
+        initial weights; the page's own model and training are left as they are."""
+        try:
+            self.race = Race(self.built, self.train_set, self.test_set, steps)
+        except RaceError as err:
+            return _failure(str(err), kind="race")
+        return {"ok": True, "optimizers": [r["optimizer"] for r in self._race_rows()],
+                "settings": self._race_rows(), "steps": self.race.total}
+
+    def _race_rows(self):
+        return [{"optimizer": r.label, "kind": r.kind, **r.options} for r in self.race.racers]
+
+    def race_run(self, n):
+        losses = self.race.run(n)
+        return {"losses": losses, "steps": self.race.steps, "finished": self.race.finished()}
+
+    def race_results(self):
+        results = self.race.results()
+        self.race = None              # six models' GPU memory back
+        return results
+
+    def weights_file(self):
+        name = f"{self.preset or 'custom'}-{self.dataset}-{self.trainer.examples_seen}"
+        file_name, data = to_safetensors(self.built.model, name)
+        return {"name": file_name, "bytes": data}
+
+    def load_weights(self, data, file_name):
+        try:
+            load_safetensors(self.built.model, data, file_name)
+        except (ValueError, KeyError, TypeError) as err:
+            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+            return _failure(str(message), kind="weights")
+        self.trainer.weights_replaced()
+        return {"ok": True, "name": file_name}
 
 
 def _failure(message, line=None, kind="error"):
@@ -332,6 +377,48 @@ def confusion():
 
 def new_run():
     return _playground.new_run()
+
+
+def race_start(steps):
+    return _playground.race_start(steps)
+
+
+def race_run(n):
+    return _playground.race_run(int(n))
+
+
+def race_results():
+    return _playground.race_results()
+
+
+def weights_file():
+    return _playground.weights_file()
+
+
+def load_weights(data, file_name="weights.safetensors"):
+    """data: the file's bytes (a Uint8Array from the worker, or bytes)."""
+    return _playground.load_weights(bytes(data.to_bytes() if hasattr(data, "to_bytes") else data),
+                                    file_name)
+
+
+def read_archive(path, name):
+    """Your own data (own_data.py): a zip's layout, and its images' bytes for the browser to decode."""
+    return own_data.read_archive(_playground, path, name)
+
+
+def add_archive_images(pixels):
+    """... and the decoded grey pixels (a Uint8Array from the worker): the dataset "own"."""
+    return own_data.add_images(_playground, bytes(pixels.to_bytes() if hasattr(pixels, "to_bytes")
+                                                  else pixels))
+
+
+def linear_regression(points=100, noise=0.5, lr=0.1, steps=100, seed=0):
+    """The linear-regression panel (linreg.py): y = w*x + b by gradient descent, and the
+    closed form beside it. The page's model and its training are not touched."""
+    try:
+        return {"ok": True, **linreg.fit(points, noise, lr, steps, seed)}
+    except linreg.LinRegError as err:
+        return _failure(str(err), kind="linreg")
 
 
 def _plain(value):

@@ -144,8 +144,9 @@ class Trainer:
             self.scheduler._apply()
 
     def _make_loader(self):
-        self.loader = DataLoader(self.train_set, batch_size=self.settings["batch_size"],
-                                 shuffle=True, seed=self.seed, drop_last=True)
+        batch = self.settings["batch_size"]   # a small set of your own keeps its one short batch
+        self.loader = DataLoader(self.train_set, batch_size=batch, shuffle=True, seed=self.seed,
+                                 drop_last=len(self.train_set) >= batch)
         self.batches = iter(self.loader)
 
     def run_length(self):
@@ -203,6 +204,13 @@ class Trainer:
 
     def current_lr(self):
         return self.optimizer.param_groups[0]["lr"]
+
+    def weights_replaced(self):
+        """After load_state_dict: the optimizer's state (momentum, Adam's moments) belonged
+        to the old weights, so it starts afresh, and the recorded step, which updates the
+        old optimizer's state, records anew."""
+        self._make_optimizer()
+        self.step.reset()
 
 
 def augment_policy(train_set):

@@ -10,6 +10,10 @@ import {Curves} from "./charts.js";
 import {DrawPad} from "./drawpad.js";
 import {createEditor} from "./editor.js";
 import {LayerView, renderBars} from "./layerview.js";
+import {LinRegPanel} from "./linreg.js";
+import {wireOwnData} from "./owndata.js";
+import {RacePanel} from "./race.js";
+import {WeightsControls} from "./weights.js";
 import {markSelected, renderConfusion, renderPredictions} from "./predictions.js";
 import {ExperimentError, decodeExperiment, experimentOf, fragmentData, wireSharing} from "./share.js";
 import {paintGray, paintLegend} from "./tiles.js";
@@ -61,6 +65,7 @@ let editor = null;
 let presets = [];
 let datasets = [];
 let lastEval = null;
+let linReg = null;              // the linear-regression panel (linreg.js)
 const curves = new Curves($("loss-chart"), $("acc-chart"));
 const layerView = new LayerView($("layers"));
 const send = (type, body = {}, transfer = []) => worker && worker.postMessage({type, ...body}, transfer);
@@ -71,12 +76,13 @@ function setState(state) {
   webgrad.state = state;
   document.body.dataset.state = state;
   const booted = !["loading", "error", "nogpu"].includes(state);
-  $("start").disabled = !booted || state === "running";
+  $("start").disabled = !booted || state === "running" || state === "racing";
   $("pause").disabled = state !== "running";
   for (const id of ["reset", "run", "dataset", "model", "confusion-button",
-                    "share", "download-experiment", "open-experiment"]) $(id).disabled = !booted;
+                    "share", "download-experiment", "open-experiment",
+                    "owndata-file", "linreg-fit"]) $(id).disabled = !booted;
   $("settings").disabled = !booted;
-  $("spinner").hidden = state !== "loading" && state !== "running";
+  $("spinner").hidden = !["loading", "running", "racing"].includes(state);
 }
 
 function setStatus(text) {
@@ -148,6 +154,8 @@ function onMessage({data: msg}) {
       if (restoring) restored();
       break;
     case "dataset": onDataset(msg.info); break;
+    case "ownDataError": sayOwnData(msg.message, true); break;
+    case "linreg": linReg.show(msg.result); break;
     case "state": onState(msg.state, msg.reason); break;
     case "stats": onStats(msg.stats); break;
     case "snapshot": onSnapshot(msg.snapshot); break;
@@ -178,6 +186,7 @@ function onReady(info) {
 function onDataset(info) {
   webgrad.dataset = info.name;
   webgrad.classes = info.classes;
+  if (info.name === "own") showOwnData(info);
   $("dataset").value = info.name;
   layerView.setClasses(info.classes);
   $("seen-label").textContent = `examples seen (of ${info.train_size.toLocaleString("en")} per epoch)`;
@@ -367,6 +376,25 @@ function sendDrawing() {
 
 const drawPad = new DrawPad($("draw"), onDrawing);
 
+// ---- your own data (owndata.js): a zip becomes the dataset "own" ----------------------
+
+function sayOwnData(text, isError = false) {
+  webgrad.ownDataMessage = text;
+  if (isError) webgrad.ownDataErrors = (webgrad.ownDataErrors || 0) + 1;
+  $("owndata-message").textContent = text;
+  $("owndata-message").classList.toggle("inline-error", isError);
+}
+
+function showOwnData(info) {
+  webgrad.ownData = info;
+  const select = $("dataset");
+  const option = [...select.options].find((o) => o.value === "own") || select.appendChild(new Option("", "own"));
+  option.textContent = info.title;
+  sayOwnData(`${info.title}: ${info.classes.length} classes (${info.classes.join(", ")}), ` +
+             `${info.train_size} training and ${info.test_size} test images.` +
+             (info.train_size < 5000 ? " A small set: raise Epochs for a longer run." : ""));
+}
+
 // ---- a shared experiment (share.js): a link's #x=... or a file ----------------------
 
 let sharedAtBoot = null;      // the experiment of the address the page was opened with
@@ -462,6 +490,8 @@ function wire() {
   $("show-drawing").onclick = sendDrawing;
   $("confusion-button").onclick = () => send("confusion");
   wireSharing($, () => experimentOf(webgrad), restoreExperiment, sayShare);
+  wireOwnData($, send, sayOwnData);
+  linReg = new LinRegPanel($, send);
   window.addEventListener("hashchange", async () => {   // another link pasted into this tab
     const experiment = await readLink();
     if (experiment && ["ready", "running", "paused"].includes(webgrad.state)) restoreExperiment(experiment, "link");
@@ -498,6 +528,9 @@ async function main() {
   setStatus("Starting the worker…");
   worker = new Worker(new URL("./worker.js", import.meta.url), {type: "module"});
   worker.onmessage = onMessage;
+  // the optimizer race and the weights' buttons take their own messages
+  const race = new RacePanel($, send, setStatus), weights = new WeightsControls($, send);
+  worker.addEventListener("message", ({data}) => { race.onMessage(data); weights.onMessage(data); });
   worker.onerror = (e) => showFatal(`worker: ${e.message || "failed to load"}`);
   wire();
   const params = new URLSearchParams(location.search);

@@ -19,10 +19,17 @@
 //   {type: "view", live, gradients}                  {type: "stats", stats}
 //   {type: "example", kind, value}                   {type: "snapshot", snapshot}  (buffer transferred)
 //   {type: "confusion"}                              {type: "prediction", probabilities} | {type: "exampleError", error}
+//   {type: "owndata", name, bytes}  a zip            {type: "dataset", info} | {type: "ownDataError", message}
+//   {type: "linreg", points, noise, lr, steps}       {type: "linreg", result}  y = wx + b (linreg.js)
+//   {type: "race", steps} / {type: "raceStop"}       race_worker.js lists the race's messages
+//   {type: "downloadWeights"}                        {type: "weightsFile", name, bytes}  (bytes transferred)
+//   {type: "loadWeights", bytes, name}               {type: "weightsLoaded", result}
 //                                                    {type: "eval", result} / {type: "confusion", result}
 //                                                    {type: "error", message} | {type: "fatal", message}
 
 import { loadPyodide } from "../pyodide/pyodide.mjs";
+import { openOwnData } from "./owndata.js";
+import { RaceRunner } from "./race_worker.js";
 
 // Every URL relative to this file (static/worker.js), so the page works in any folder
 // of a static host as well as at the root of server.py.
@@ -50,6 +57,9 @@ let lastEval = {examples: 0, time: 0, ms: 0};
 const post = (type, body = {}, transfer = []) => self.postMessage({type, ...body}, transfer);
 const status = (text) => post("status", {text});
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// The optimizer race (race_worker.js): it pauses the page's training while it runs.
+const race = new RaceRunner((name, ...args) => call(name, ...args), post,
+                            () => post("state", {state: training ? "running" : "paused", reason: "race"}));
 
 // ---- the inbox: one message at a time, training in between -------------------------
 
@@ -72,6 +82,9 @@ async function loop() {
         post("error", {message: describe(err)});
         post("state", {state: "paused"});
       }
+    } else if (race.active) {
+      await race.slice();       // reports its own errors
+      await sleep(0);
     } else if (training) {
       try {
         await trainSlice();
@@ -161,6 +174,7 @@ async function boot(msg) {
 }
 
 async function openDataset(name) {
+  if (name === "own") return call("open_dataset", name, null);   // your own zip, already in Python
   const entry = datasets.find((d) => d.name === name);
   if (!entry) throw new Error(`the server has no dataset ${name}`);
   if (!loaded.has(name)) {
@@ -212,6 +226,17 @@ async function handle(msg) {
       post("dataset", {info});
       return build(currentSource, currentPreset, null, false, true);
     }
+    case "linreg":             // the linear-regression panel: its own small fit, then back
+      post("linreg", {result: await call("linear_regression", msg.points, msg.noise, msg.lr,
+                                         msg.steps, msg.seed ?? 0)});
+      return;
+    case "owndata": {          // your own zip (owndata.js): a new dataset, the same code
+      const info = await openOwnData({call, post, status, FS: self.pyodide.FS}, msg.name, msg.bytes);
+      if (!info) return;
+      training = false;
+      post("dataset", {info});
+      return build(currentSource, currentPreset, null, false, true);
+    }
     case "view":
       view = {live: Boolean(msg.live), gradients: Boolean(msg.gradients)};
       if (!training) await showExample(null);
@@ -219,6 +244,29 @@ async function handle(msg) {
     case "example":
       if (inbox.some((m) => m.type === "example")) return;   // a newer one is waiting: skip this
       return showExample(msg);
+    case "race":               // the page's training waits while six optimizers race
+      if (race.active) return;
+      if (await race.start(msg.steps)) {
+        training = false;
+        post("state", {state: "racing"});
+      }
+      return;
+    case "raceStop":
+      return race.stop();
+    case "downloadWeights": {  // the model's state_dict as a .safetensors file
+      const file = await call("weights_file");
+      post("weightsFile", {name: file.name, bytes: file.bytes}, [file.bytes.buffer]);
+      return;
+    }
+    case "loadWeights": {      // a .safetensors file into the model; a misfit changes nothing
+      const result = await call("load_weights", msg.bytes, msg.name);
+      post("weightsLoaded", {result});
+      if (result.ok) {
+        await evaluate();
+        await showExample(null);
+      }
+      return;
+    }
     case "confusion": {
       status("Classifying the whole test set…");
       post("confusion", {result: await call("confusion")});

@@ -30,8 +30,9 @@ class OptimKernels:
                      momentum):
         params = dict(n=numel, lr=float(lr), alpha=float(alpha), eps=float(eps),
                       weight_decay=float(weight_decay), momentum=float(momentum))
-        # absent optional state is bound but never read (CENTERED / MOMENTUM say so)
-        self._run("rmsprop", [p, g, square_avg, self._or_dummy(grad_avg), self._or_dummy(buf)],
+        # absent optional state is bound but never read (CENTERED / MOMENTUM say so); two
+        # different dummies, as both bindings are writable (see _or_dummy)
+        self._run("rmsprop", [p, g, square_avg, self._or_dummy(grad_avg), self._or_dummy(buf, 1)],
                   params, -(-numel // 4),
                   constants={"CENTERED": grad_avg is not None, "MOMENTUM": buf is not None},
                   slot=("rmsprop", p.serial))
