@@ -11,7 +11,7 @@ adapter kind and shape:
     kind          adapters                          matmul          reduce (rows)
     "gpu"         every hardware adapter            tiled64         workgroup tree
     "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x16   one invocation per row
-    "cpu"         lavapipe / llvmpipe, other CPUs   blocked 16x16   one invocation per row
+    "cpu"         lavapipe / llvmpipe, other CPUs   timed trial *   one invocation per row
 
     kind          conv2d (implicit GEMM)
     "gpu"         tiled: conv2d.wgsl, tiles in workgroup memory
@@ -19,21 +19,29 @@ adapter kind and shape:
     "cpu"         blocked: conv2d_blocked.wgsl, channels x 8 pixels per invocation
 
 (the measurements behind each cell: BENCHMARKS.md, "Kernel variants per adapter").
-The choice depends only on the adapter and the shapes, never on timing, so it is the
-same for every identical step (a recorded step replays the same dispatches) and the
+Every choice but one depends only on the adapter and the shapes, so it is the same
+for every identical step (a recorded step replays the same dispatches) and the
 same on every run. `describe()` says what was chosen and why; `forced(...)` overrides
 a choice, for the tests (tests/test_kernel_variants.py runs every variant on
 every adapter) and the benchmarks (bench/bench_kernels*.py).
 
-Why not a timed trial at start-up: the variants' order differs between adapter
-kinds, not between machines of a kind, and on the shared 2-core machines where
-these figures come from one neighbour's process swings a timing by 2-10x, so a
-trial would pick at random; a rule per kind is as fast and explainable.
+* The exception: the matmul on the "cpu" kind. There the variants' order is not
+the same on every machine (on an AMD EPYC VM lavapipe ran the 16x16 block fastest;
+on an Intel Xeon VM, the 4x8 block and tiled64 1.4x faster than it: BENCHMARKS.md
+section 8) and the adapter's name does not tell the two apart, so a short timed
+trial picks the variant per shape class, once per machine (kernel_trial.py: what
+it times, how, and its cost), fixed for the process once made. Its fallback, with
+WEBGRAD_KERNEL_TRIAL=0, is the rule (blocked 16x16). The other kinds keep their
+rules: one neighbour's process on a shared machine swings a wall-clock timing by
+2-10x, their order agreed across machines, and in the page a trial would cost its
+start-up time.
 """
 import contextlib
 import os
 import sys
 from collections import namedtuple
+
+from . import kernel_trial
 
 # ---- adapter kinds ---------------------------------------------------------------------------
 
@@ -125,7 +133,8 @@ def cut_k(K, slices, step):
 def matmul_plan(backend, batch, M, N, K):
     """The variant, workgroups and K-slices of C (batch x M x N) = A (M x K) @ B (K x N)."""
     kind = adapter_kind(backend)
-    variant = FORCE.get("matmul") or MATMUL_BY_KIND[kind][0]
+    variant = (FORCE.get("matmul") or kernel_trial.matmul_variant(backend, batch, M, N, K)
+               or MATMUL_BY_KIND[kind][0])
     kernel, entry, tile_m, tile_n, step = MATMUL_VARIANTS[variant]
     tiles = -(-M // tile_m) * -(-N // tile_n)
     # enough workgroups for every core: a CPU's cores, or a GPU's many compute units
@@ -143,7 +152,10 @@ def matmul_plan(backend, batch, M, N, K):
 # name -> kernel file: conv2d.wgsl stages tiles in workgroup memory; conv2d_blocked.wgsl
 # keeps a block of rows x 8 columns per invocation in registers (its entry point, rows4,
 # rows8 or rows16, follows the product's row count M: a channel count, often 8 or 16)
-CONV_VARIANTS = {"tiled": "conv2d", "blocked": "conv2d_blocked"}
+# "window": conv2d_blocked.wgsl with each invocation's 8 columns in one output row, so that a
+# forward product with stride 1 slides its gathered input along kw (entry points window4,
+# window8, window16); its other products run as "blocked"
+CONV_VARIANTS = {"tiled": "conv2d", "blocked": "conv2d_blocked", "window": "conv2d_blocked"}
 CONV_BY_KIND = {
     "gpu": ("tiled", "an implicit GEMM with tiles staged in workgroup memory, their height "
                      "following the channel count"),
@@ -164,9 +176,11 @@ BLOCKED_WG = 64              # conv2d_blocked.wgsl's invocations per workgroup
 ConvPlan = namedtuple("ConvPlan", "variant kernel entry groups slices k_chunk rows blocks")
 
 
-def conv_plan(backend, mode, M, cols, K):
+def conv_plan(backend, mode, M, cols, K, row=None):
     """The variant, entry point, workgroups and K-slices of one conv2d product
     C (M x cols) = A (M x K) @ B: mode 0 forward, 1 grad input, 2 grad weight.
+    `row`: (OW, KW) of a forward product with stride 1, which the window variant can
+    walk in row windows; None otherwise.
     `rows`: the rows of C one invocation (blocked) or workgroup (tiled) computes;
     `blocks`: (column blocks, row blocks) of one slice."""
     from .runtime import grid
@@ -185,17 +199,21 @@ def conv_plan(backend, mode, M, cols, K):
         groups = grid(blocks[0] * blocks[1])[:2] + (slices,)
         return ConvPlan(variant, "conv2d", "main", groups, slices, k_chunk, rows, blocks)
     rows = 4 if M <= 4 else 8 if M <= 8 else 16
-    blocks = (-(-cols // 8), -(-M // rows))
+    windows = variant == "window" and row is not None
+    if windows:   # ceil(OW / 8) blocks of 8 columns per output row; slices of whole kw rows
+        (OW, KW), entry = row, f"window{rows}"
+        blocks, step = (cols // OW * -(-OW // 8), -(-M // rows)), KW
+    else:
+        blocks, entry, step = (-(-cols // 8), -(-M // rows)), f"rows{rows}", 1
     col_groups = -(-blocks[0] // BLOCKED_WG)
     if "conv_slices" in FORCE:
-        slices, k_chunk = cut_k(K, FORCE["conv_slices"], 1)
+        slices, k_chunk = cut_k(K, FORCE["conv_slices"], step)
     else:   # 4 workgroups per core, each slice >= CONV_MIN_K long
         target = 4 * cores()
         slices = max(1, min(-(-target // (col_groups * blocks[1])), K // CONV_MIN_K))
-        slices, k_chunk = cut_k(K, max(slices, -(-K // CONV_K_SLICE)), 1)
+        slices, k_chunk = cut_k(K, max(slices, -(-K // CONV_K_SLICE)), step)
     groups = grid(col_groups)[:2] + (slices * blocks[1],)
-    return ConvPlan(variant, "conv2d_blocked", f"rows{rows}", groups, slices, k_chunk, rows,
-                    blocks)
+    return ConvPlan(variant, "conv2d_blocked", entry, groups, slices, k_chunk, rows, blocks)
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -225,15 +243,30 @@ def choices(backend=None):
         from . import current_backend
         backend = current_backend()
     kind = adapter_kind(backend)
-    matmul, why = MATMUL_BY_KIND[kind]
     limit, reduce_why = REDUCE_BY_KIND[kind]
     return {
         "adapter": (kind, KIND_REASONS[kind]),
-        "matmul": (matmul, why + "; split-K when M x N makes fewer than "
-                   + ("2 workgroups per core" if kind != "gpu" else "64 workgroups")),
+        "matmul": _matmul_choice(backend, kind),
         "reduce": ("per_thread" if limit > 64 else "per_workgroup", reduce_why),
         "conv2d": CONV_BY_KIND[kind],
     }
+
+
+def _matmul_choice(backend, kind):
+    """(variant, why) of the matmul: the rule's, or the timed trials' per shape class."""
+    split = ("; split-K when M x N makes fewer than "
+             + ("2 workgroups per core" if kind != "gpu" else "64 workgroups"))
+    if not kernel_trial.enabled(backend):
+        variant, why = MATMUL_BY_KIND[kind]
+        return variant, why + split
+    trials = kernel_trial.known(backend)
+    if not trials:
+        return ("timed trial", "none run yet: the first product of each shape class times "
+                "every variant (kernel_trial.py)" + split)
+    return (", ".join(f"{choice.variant} ({cls})" for cls, choice in trials.items()),
+            "the fastest in a timed trial per shape class" + split + "".join(
+                f"\n           {cls}: {kernel_trial.summary(choice)}"
+                for cls, choice in trials.items()))
 
 
 def describe(backend=None):

@@ -411,7 +411,10 @@ function restoreExperiment(experiment, from) {
   restoring = from;
   if (experiment.dataset !== webgrad.dataset) {
     if (datasets.some((d) => d.name === experiment.dataset)) send("dataset", {name: experiment.dataset});
-    else sayShare(`This server has no dataset ${experiment.dataset}; the model uses ${webgrad.dataset}.`);
+    else if (experiment.dataset === "own") {   // a link carries the code, never the sharer's images
+      sayShare(`This experiment was made on the sharer's own data, which a link cannot carry: drop ` +
+               `that zip under "Your data" to train on it; until then the model uses ${webgrad.dataset}.`);
+    } else sayShare(`This server has no dataset ${experiment.dataset}; the model uses ${webgrad.dataset}.`);
   }
   editor.setValue(experiment.code);
   $("editor-error").hidden = true;
