@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 # Runs natively and in Pyodide alike: no numpy (Pyodide's page has none), no torch.
 TIMING = r'''
-import json, random, time
+import json, random, struct, time
 import engine as eg
 from engine.backend import current_backend, kernel_choice
 
@@ -48,7 +48,9 @@ def measure(batch, repeats):
     eg.set_device("gpu")
     be = current_backend()
     rng = random.Random(0)
-    floats = lambda n: be.upload(bytes(bytearray(rng.randrange(256) & 0x3f for _ in range(4 * n))))
+    # uniform floats in [-1, 1): random bytes would hold denormals, which some CPUs (an
+    # Intel Xeon under lavapipe) run ~20x slower (BENCHMARKS.md section 8, "Denormal inputs")
+    floats = lambda n: be.upload(struct.pack(f"<{n}f", *(rng.uniform(-1, 1) for _ in range(n))))
     results = {"adapter": be.adapter_name, "kind": kernel_choice.adapter_kind(be),
                "chosen": kernel_choice.CONV_BY_KIND[kernel_choice.adapter_kind(be)][0], "rows": []}
     for label, mode, geo in products(batch):

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 # Runs natively and in Pyodide alike: no numpy (Pyodide's page has none), no torch.
 TIMING = r'''
-import json, random, time
+import array, json, random, time
 import engine as eg
 from engine.backend import current_backend, kernel_choice
 
@@ -47,7 +47,9 @@ def measure(batch, repeats):
     eg.set_device("gpu")
     be = current_backend()
     rng = random.Random(0)
-    floats = lambda n: be.upload(bytes(bytearray(rng.randrange(256) & 0x3f for _ in range(4 * n))))
+    # uniform in [-1, 1): normal floats, as in training. (Random bytes made many products
+    # denormal, which an Intel Xeon runs up to 18x slower, in another variant order.)
+    floats = lambda n: be.upload(array.array("f", (rng.uniform(-1, 1) for _ in range(n))))
     chosen = kernel_choice.matmul_plan(be, 1, batch, 256, 784).variant
     results = {"adapter": be.adapter_name, "kind": kernel_choice.adapter_kind(be),
                "chosen": chosen, "rows": []}

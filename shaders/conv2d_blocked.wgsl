@@ -286,3 +286,142 @@ fn rows16(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     }
     store(q, c, q.m, acc0);  store(q, c, q.m + 4u, acc1);  store(q, c, q.m + 8u, acc2);  store(q, c, q.m + 12u, acc3);
 }
+
+// ---- row windows: forward with stride 1 (and grad input as FLIPPED forward) ----------------
+// The "window" variant (kernel_choice.py). Each invocation's 8 columns are 8 neighbouring
+// pixels (oh, ow .. ow + 7) of one output row: a row of OW pixels takes ceil(OW / 8)
+// blocks, and the last block's columns past the row are computed but not stored. Then,
+// for one (ci, kh), the 8 columns at kw + 1 read the input one pixel to the right of
+// where they read at kw: B's 8 values slide by one. So an invocation gathers 8 floats at
+// kw = 0 and one more per kw, 8 + KW gathers per (ci, kh) instead of 8 x KW (12 or 13
+// instead of 40 for a 5x5 kernel), and a (ci, kh) whose input row is all padding is
+// skipped. The host cuts K into slices of whole (ci, kh) rows (k_chunk % KW == 0).
+struct RowJob { slice: u32, k_begin: u32, k_end: u32, m: u32, n: u32, oh: u32, ow: u32 }
+
+fn row_job(wg: Workgroup, lid: u32, rows: u32) -> RowJob {
+    let slice = wg.id.z / p.blocks;
+    let k_begin = slice * p.k_chunk;
+    let per_row = (p.OW + COLS - 1u) / COLS;
+    let block = workgroup_index(wg) * 64u + lid;
+    let r = block / per_row;                      // n * OH + oh
+    return RowJob(slice, k_begin, min(p.K, k_begin + p.k_chunk), (wg.id.z % p.blocks) * rows,
+                  r / p.OH, r % p.OH, (block % per_row) * COLS);
+}
+
+fn past_the_last_image(q: RowJob) -> bool { return q.n * p.OH * p.OW >= p.cols; }
+
+// B's 8 values at (ci, kh, kw) for the invocation's columns, and where its input row is
+struct Window { b: BRow, at: Place, inside: bool }
+
+// at kw = 0; `tap` = (ci, kh, 0)
+fn window_at(q: RowJob, tap: Counter) -> Window {
+    let at = Place(i32(((q.n * p.C_in + tap.outer) * p.H) * p.W),
+                   i32(q.oh + tap.mid) - i32(p.PH), i32(q.ow) - i32(p.PW));
+    let inside = at.y >= 0 && at.y < i32(p.H);
+    var b = BRow();
+    if (inside) {
+        b = BRow(vec4<f32>(x_at(at), x_at(Place(at.base, at.y, at.x + 1)),
+                           x_at(Place(at.base, at.y, at.x + 2)), x_at(Place(at.base, at.y, at.x + 3))),
+                 vec4<f32>(x_at(Place(at.base, at.y, at.x + 4)), x_at(Place(at.base, at.y, at.x + 5)),
+                           x_at(Place(at.base, at.y, at.x + 6)), x_at(Place(at.base, at.y, at.x + 7))));
+    }
+    return Window(b, at, inside);
+}
+
+// from kw to kw + 1: shift the 8 values left and gather the one that comes in
+fn slide(win: ptr<function, Window>, kw: u32) {
+    let at = (*win).at;
+    let incoming = x_at(Place(at.base, at.y, at.x + i32(kw) + 8));
+    let b = (*win).b;
+    (*win).b = BRow(vec4<f32>(b.a.yzw, b.b.x), vec4<f32>(b.b.yzw, incoming));
+}
+
+// the next (ci, kh), kw staying 0
+fn next_tap_row(t: Counter) -> Counter {
+    if (t.mid + 1u == p.KH) { return Counter(t.outer + 1u, 0u, 0u); }
+    return Counter(t.outer, t.mid + 1u, 0u);
+}
+
+// row m of C at the invocation's 8 pixels of its output row
+fn store_window_row(q: RowJob, m: u32, v: BRow) {
+    if (m >= p.M) { return; }
+    var r = v;
+    if (HAS_BIAS && q.slice == 0u) { r.a += bias[m]; r.b += bias[m]; }   // once, not per slice
+    let base = q.slice * p.M * p.cols + ((q.n * p.M + m) * p.OH + q.oh) * p.OW + q.ow;
+    for (var i = 0u; i < 4u; i++) {
+        if (q.ow + i < p.OW) { out[base + i] = r.a[i]; }
+        if (q.ow + 4u + i < p.OW) { out[base + 4u + i] = r.b[i]; }
+    }
+}
+
+fn store_window(q: RowJob, m: u32, acc: Block) {
+    store_window_row(q, m, BRow(acc.r0a, acc.r0b));
+    store_window_row(q, m + 1u, BRow(acc.r1a, acc.r1b));
+    store_window_row(q, m + 2u, BRow(acc.r2a, acc.r2b));
+    store_window_row(q, m + 3u, BRow(acc.r3a, acc.r3b));
+}
+
+@compute @workgroup_size(64)
+fn window4(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let q = row_job(wg, lid, 4u);
+    if (past_the_last_image(q)) { return; }
+    var acc0 = Block();
+    var tap = decode(q.k_begin, row_sizes());
+    for (var k = q.k_begin; k < q.k_end; k += p.KW) {
+        var win = window_at(q, tap);
+        if (win.inside) {
+            for (var kw = 0u; kw < p.KW; kw++) {
+                let a = a_offset_at(Counter(tap.outer, tap.mid, kw));
+                rank1(&acc0, a_col(a, q.m), win.b);
+                slide(&win, kw);
+            }
+        }
+        tap = next_tap_row(tap);
+    }
+    store_window(q, q.m, acc0);
+}
+
+@compute @workgroup_size(64)
+fn window8(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let q = row_job(wg, lid, 8u);
+    if (past_the_last_image(q)) { return; }
+    var acc0 = Block();  var acc1 = Block();
+    var tap = decode(q.k_begin, row_sizes());
+    for (var k = q.k_begin; k < q.k_end; k += p.KW) {
+        var win = window_at(q, tap);
+        if (win.inside) {
+            for (var kw = 0u; kw < p.KW; kw++) {
+                let a = a_offset_at(Counter(tap.outer, tap.mid, kw));
+                rank1(&acc0, a_col(a, q.m), win.b);
+                rank1(&acc1, a_col(a, q.m + 4u), win.b);
+                slide(&win, kw);
+            }
+        }
+        tap = next_tap_row(tap);
+    }
+    store_window(q, q.m, acc0);  store_window(q, q.m + 4u, acc1);
+}
+
+@compute @workgroup_size(64)
+fn window16(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let q = row_job(wg, lid, 16u);
+    if (past_the_last_image(q)) { return; }
+    var acc0 = Block();  var acc1 = Block();  var acc2 = Block();  var acc3 = Block();
+    var tap = decode(q.k_begin, row_sizes());
+    for (var k = q.k_begin; k < q.k_end; k += p.KW) {
+        var win = window_at(q, tap);
+        if (win.inside) {
+            for (var kw = 0u; kw < p.KW; kw++) {
+                let a = a_offset_at(Counter(tap.outer, tap.mid, kw));
+                rank1(&acc0, a_col(a, q.m), win.b);
+                rank1(&acc1, a_col(a, q.m + 4u), win.b);
+                rank1(&acc2, a_col(a, q.m + 8u), win.b);
+                rank1(&acc3, a_col(a, q.m + 12u), win.b);
+                slide(&win, kw);
+            }
+        }
+        tap = next_tap_row(tap);
+    }
+    store_window(q, q.m, acc0);  store_window(q, q.m + 4u, acc1);
+    store_window(q, q.m + 8u, acc2);  store_window(q, q.m + 12u, acc3);
+}

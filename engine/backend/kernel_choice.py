@@ -11,7 +11,7 @@ adapter kind and shape:
     kind          adapters                          matmul          reduce (rows)
     "gpu"         every hardware adapter            tiled64         workgroup tree
     "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x16   one invocation per row
-    "cpu"         lavapipe / llvmpipe, other CPUs   timed trial *   one invocation per row
+    "cpu"         lavapipe / llvmpipe, other CPUs   blocked 16x16   one invocation per row
 
     kind          conv2d (implicit GEMM)
     "gpu"         tiled: conv2d.wgsl, tiles in workgroup memory
@@ -19,29 +19,25 @@ adapter kind and shape:
     "cpu"         blocked: conv2d_blocked.wgsl, channels x 8 pixels per invocation
 
 (the measurements behind each cell: BENCHMARKS.md, "Kernel variants per adapter").
-Every choice but one depends only on the adapter and the shapes, so it is the same
-for every identical step (a recorded step replays the same dispatches) and the
+The choice depends only on the adapter and the shapes, never on timing, so it is the
+same for every identical step (a recorded step replays the same dispatches) and the
 same on every run. `describe()` says what was chosen and why; `forced(...)` overrides
 a choice, for the tests (tests/test_kernel_variants.py runs every variant on
 every adapter) and the benchmarks (bench/bench_kernels*.py).
 
-* The exception: the matmul on the "cpu" kind. There the variants' order is not
-the same on every machine (on an AMD EPYC VM lavapipe ran the 16x16 block fastest;
-on an Intel Xeon VM, the 4x8 block and tiled64 1.4x faster than it: BENCHMARKS.md
-section 8) and the adapter's name does not tell the two apart, so a short timed
-trial picks the variant per shape class, once per machine (kernel_trial.py: what
-it times, how, and its cost), fixed for the process once made. Its fallback, with
-WEBGRAD_KERNEL_TRIAL=0, is the rule (blocked 16x16). The other kinds keep their
-rules: one neighbour's process on a shared machine swings a wall-clock timing by
-2-10x, their order agreed across machines, and in the page a trial would cost its
-start-up time.
+Why not a timed trial at start-up: on the shared 2-core machines where these
+figures come from one neighbour's process swings a timing by 2-10x, so a trial
+would often pick at random; a rule per kind is repeatable and explainable. On an
+Intel Xeon VM lavapipe seemed to run the 16x16 block 0.7x as fast as the 4x8 block
+and tiled64, but that came from the bench's inputs, many of whose products were
+denormal floats (slow on that CPU); on normal floats the 16x16 block was the
+fastest there too, as on the AMD EPYC VM, and a timed trial built to check chose
+it as well (BENCHMARKS.md section 8).
 """
 import contextlib
 import os
 import sys
 from collections import namedtuple
-
-from . import kernel_trial
 
 # ---- adapter kinds ---------------------------------------------------------------------------
 
@@ -133,8 +129,7 @@ def cut_k(K, slices, step):
 def matmul_plan(backend, batch, M, N, K):
     """The variant, workgroups and K-slices of C (batch x M x N) = A (M x K) @ B (K x N)."""
     kind = adapter_kind(backend)
-    variant = (FORCE.get("matmul") or kernel_trial.matmul_variant(backend, batch, M, N, K)
-               or MATMUL_BY_KIND[kind][0])
+    variant = FORCE.get("matmul") or MATMUL_BY_KIND[kind][0]
     kernel, entry, tile_m, tile_n, step = MATMUL_VARIANTS[variant]
     tiles = -(-M // tile_m) * -(-N // tile_n)
     # enough workgroups for every core: a CPU's cores, or a GPU's many compute units
@@ -243,30 +238,15 @@ def choices(backend=None):
         from . import current_backend
         backend = current_backend()
     kind = adapter_kind(backend)
+    matmul, why = MATMUL_BY_KIND[kind]
     limit, reduce_why = REDUCE_BY_KIND[kind]
     return {
         "adapter": (kind, KIND_REASONS[kind]),
-        "matmul": _matmul_choice(backend, kind),
+        "matmul": (matmul, why + "; split-K when M x N makes fewer than "
+                   + ("2 workgroups per core" if kind != "gpu" else "64 workgroups")),
         "reduce": ("per_thread" if limit > 64 else "per_workgroup", reduce_why),
         "conv2d": CONV_BY_KIND[kind],
     }
-
-
-def _matmul_choice(backend, kind):
-    """(variant, why) of the matmul: the rule's, or the timed trials' per shape class."""
-    split = ("; split-K when M x N makes fewer than "
-             + ("2 workgroups per core" if kind != "gpu" else "64 workgroups"))
-    if not kernel_trial.enabled(backend):
-        variant, why = MATMUL_BY_KIND[kind]
-        return variant, why + split
-    trials = kernel_trial.known(backend)
-    if not trials:
-        return ("timed trial", "none run yet: the first product of each shape class times "
-                "every variant (kernel_trial.py)" + split)
-    return (", ".join(f"{choice.variant} ({cls})" for cls, choice in trials.items()),
-            "the fastest in a timed trial per shape class" + split + "".join(
-                f"\n           {cls}: {kernel_trial.summary(choice)}"
-                for cls, choice in trials.items()))
 
 
 def describe(backend=None):

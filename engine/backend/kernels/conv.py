@@ -16,7 +16,8 @@ class ConvKernels:
         M, cols, K = [(C_out, N * OH * OW, C_in * KH * KW),
                       (C_in, N * H * W, C_out * KH * KW),
                       (C_out, C_in * KH * KW, N * OH * OW)][mode]
-        plan = conv_plan(self, mode, M, cols, K)
+        row = (OW, KW) if mode == 0 and tuple(stride) == (1, 1) else None
+        plan = conv_plan(self, mode, M, cols, K, row)
         out = self._alloc(plan.slices * M * cols, FLOAT32)
         params = dict(C_in=C_in, H=H, W=W, C_out=C_out, KH=KH, KW=KW, OH=OH, OW=OW,
                       SH=stride[0], SW=stride[1], PH=padding[0], PW=padding[1],
@@ -38,8 +39,8 @@ class ConvKernels:
 
     def conv2d_grad_input(self, g, w, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
         (KH, KW), (PH, PW) = kernel, padding
-        if (conv_plan(self, 1, C_in, N * in_hw[0] * in_hw[1], C_out * KH * KW).variant == "blocked"
-                and tuple(stride) == (1, 1) and PH < KH and PW < KW):
+        if (conv_plan(self, 1, C_in, N * in_hw[0] * in_hw[1], C_out * KH * KW).kernel
+                == "conv2d_blocked" and tuple(stride) == (1, 1) and PH < KH and PW < KW):
             # a forward convolution of g with w flipped (conv2d_blocked.wgsl's FLIPPED)
             return self._conv2d(0, g, w, None, None, N, C_out, C_in, out_hw, in_hw, kernel,
                                 stride, (KH - 1 - PH, KW - 1 - PW), flipped=True)
