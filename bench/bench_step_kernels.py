@@ -3,7 +3,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/bench_step_kernels.py [--where native browser]
                                    [--model convnetjs] [--batch 64] [--repeats 5] [--each]
-                                   [--conv blocked window]
+                                   [--conv blocked tiled]
 
 The page trains with a replayed step (engine.jit): one submit of every dispatch, so the
 browser's own counters say only "GPU wait 508 ms". This bench runs the page's step

@@ -263,25 +263,9 @@ def test_conv_plans_per_adapter(monkeypatch):
             assert plan.slices * plan.k_chunk >= 100_000
 
 
-def test_window_plans_whole_output_rows(monkeypatch):
-    """The window variant: blocks of 8 columns that never straddle two output rows, K cut
-    only between kw rows; products it cannot walk in row windows run as blocked."""
-    monkeypatch.setattr(kernel_choice, "cores", lambda: 2)
-    with forced(conv="window"):
-        # conv1 forward at batch 32: 32 x 28 rows of 28 pixels, 4 blocks each
-        plan = kernel_choice.conv_plan(LAVAPIPE, 0, 8, 32 * 784, 25, row=(28, 5))
-        assert (plan.entry, plan.blocks, plan.slices) == ("window8", (32 * 28 * 4, 1), 1)
-        # conv2 grad input as a flipped forward (K 400) at batch 4: slices of whole kw rows
-        plan = kernel_choice.conv_plan(LAVAPIPE, 0, 8, 4 * 196, 400, row=(14, 5))
-        assert plan.entry == "window8" and plan.k_chunk % 5 == 0 and plan.slices > 1
-        plan = kernel_choice.conv_plan(LAVAPIPE, 2, 8, 25, 32 * 784)   # grad weight
-        assert (plan.variant, plan.entry) == ("window", "rows8")
-
-
 def test_an_unknown_conv_variant_is_named():
     with forced(conv="im2col"), pytest.raises(ValueError, match=r"conv2d variant 'im2col': "
-                                                                r"expected one of \['blocked', 'tiled', "
-                                                                r"'window'\]"):
+                                                                r"expected one of \['blocked', 'tiled'\]"):
         kernel_choice.conv_plan(H100, 0, 8, 8, 8)
 
 

@@ -147,10 +147,7 @@ def matmul_plan(backend, batch, M, N, K):
 # name -> kernel file: conv2d.wgsl stages tiles in workgroup memory; conv2d_blocked.wgsl
 # keeps a block of rows x 8 columns per invocation in registers (its entry point, rows4,
 # rows8 or rows16, follows the product's row count M: a channel count, often 8 or 16)
-# "window": conv2d_blocked.wgsl with each invocation's 8 columns in one output row, so that a
-# forward product with stride 1 slides its gathered input along kw (entry points window4,
-# window8, window16); its other products run as "blocked"
-CONV_VARIANTS = {"tiled": "conv2d", "blocked": "conv2d_blocked", "window": "conv2d_blocked"}
+CONV_VARIANTS = {"tiled": "conv2d", "blocked": "conv2d_blocked"}
 CONV_BY_KIND = {
     "gpu": ("tiled", "an implicit GEMM with tiles staged in workgroup memory, their height "
                      "following the channel count"),
@@ -171,11 +168,9 @@ BLOCKED_WG = 64              # conv2d_blocked.wgsl's invocations per workgroup
 ConvPlan = namedtuple("ConvPlan", "variant kernel entry groups slices k_chunk rows blocks")
 
 
-def conv_plan(backend, mode, M, cols, K, row=None):
+def conv_plan(backend, mode, M, cols, K):
     """The variant, entry point, workgroups and K-slices of one conv2d product
     C (M x cols) = A (M x K) @ B: mode 0 forward, 1 grad input, 2 grad weight.
-    `row`: (OW, KW) of a forward product with stride 1, which the window variant can
-    walk in row windows; None otherwise.
     `rows`: the rows of C one invocation (blocked) or workgroup (tiled) computes;
     `blocks`: (column blocks, row blocks) of one slice."""
     from .runtime import grid
@@ -194,21 +189,17 @@ def conv_plan(backend, mode, M, cols, K, row=None):
         groups = grid(blocks[0] * blocks[1])[:2] + (slices,)
         return ConvPlan(variant, "conv2d", "main", groups, slices, k_chunk, rows, blocks)
     rows = 4 if M <= 4 else 8 if M <= 8 else 16
-    windows = variant == "window" and row is not None
-    if windows:   # ceil(OW / 8) blocks of 8 columns per output row; slices of whole kw rows
-        (OW, KW), entry = row, f"window{rows}"
-        blocks, step = (cols // OW * -(-OW // 8), -(-M // rows)), KW
-    else:
-        blocks, entry, step = (-(-cols // 8), -(-M // rows)), f"rows{rows}", 1
+    blocks = (-(-cols // 8), -(-M // rows))
     col_groups = -(-blocks[0] // BLOCKED_WG)
     if "conv_slices" in FORCE:
-        slices, k_chunk = cut_k(K, FORCE["conv_slices"], step)
+        slices, k_chunk = cut_k(K, FORCE["conv_slices"], 1)
     else:   # 4 workgroups per core, each slice >= CONV_MIN_K long
         target = 4 * cores()
         slices = max(1, min(-(-target // (col_groups * blocks[1])), K // CONV_MIN_K))
-        slices, k_chunk = cut_k(K, max(slices, -(-K // CONV_K_SLICE)), step)
+        slices, k_chunk = cut_k(K, max(slices, -(-K // CONV_K_SLICE)), 1)
     groups = grid(col_groups)[:2] + (slices * blocks[1],)
-    return ConvPlan(variant, "conv2d_blocked", entry, groups, slices, k_chunk, rows, blocks)
+    return ConvPlan(variant, "conv2d_blocked", f"rows{rows}", groups, slices, k_chunk, rows,
+                    blocks)
 
 
 # ---- reductions --------------------------------------------------------------------------------

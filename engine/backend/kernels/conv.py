@@ -16,8 +16,7 @@ class ConvKernels:
         M, cols, K = [(C_out, N * OH * OW, C_in * KH * KW),
                       (C_in, N * H * W, C_out * KH * KW),
                       (C_out, C_in * KH * KW, N * OH * OW)][mode]
-        row = (OW, KW) if mode == 0 and tuple(stride) == (1, 1) else None
-        plan = conv_plan(self, mode, M, cols, K, row)
+        plan = conv_plan(self, mode, M, cols, K)
         out = self._alloc(plan.slices * M * cols, FLOAT32)
         params = dict(C_in=C_in, H=H, W=W, C_out=C_out, KH=KH, KW=KW, OH=OH, OW=OW,
                       SH=stride[0], SW=stride[1], PH=padding[0], PW=padding[1],
