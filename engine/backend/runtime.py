@@ -15,8 +15,7 @@ uniform fields by name and its workgroup count. This file runs it:
 - **Slots**: a uniform whose values change every step (an optimizer's learning
   rate and bias corrections) is rewritten in place, so its bind group stays cached.
 
-It does not know the GPU API: wgpu_native.py and webgpu_js.py supply the
-"plumbing" methods.
+It does not know the GPU API: wgpu_native.py and webgpu_js.py supply the plumbing.
 """
 import math
 from collections import OrderedDict
@@ -90,7 +89,7 @@ class GPURuntime(Replaying, Backend):
         self._bind_groups = OrderedDict()
         self._pending = 0
         self._graveyard = []            # destroyed only after the next submit
-        self._dummy = None
+        self._dummies = {}              # which -> a 4-byte stand-in for an absent input
         self.stats = {"dispatches": 0, "submits": 0, "buffers_created": 0}
         self._init_replaying()          # record and replay: recording.py
 
@@ -291,14 +290,11 @@ class GPURuntime(Replaying, Backend):
             self.flush()
 
     def _or_dummy(self, a, which=0):
-        """Bound where a kernel's optional input is absent (its constants say it is
-        never read). `which` picks one of several dummies: WebGPU refuses a dispatch
-        that binds one buffer to two writable bindings (Chrome checks; wgpu-native here
-        does not), and a refused dispatch voids its whole command buffer."""
+        """Bound where a kernel's optional input is absent (its constants say it is never
+        read). `which` picks one of several: Chrome refuses (and voids the command buffer
+        of) a dispatch that binds one buffer to two writable bindings."""
         if a is not None:
             return a
-        if self._dummy is None:
-            self._dummy = {}
-        if which not in self._dummy:
-            self._dummy[which] = self._alloc(4, FLOAT32)
-        return self._dummy[which]
+        if which not in self._dummies:
+            self._dummies[which] = self._alloc(4, FLOAT32)
+        return self._dummies[which]
