@@ -143,3 +143,19 @@ def test_a_wrong_field_is_an_error_on_the_first_call():
                                          r"\['bits', 'n'\] but its struct Params declares "
                                          r"\['n', 'bits'\]"):
         layout.pack(dict(bits=1, n=2))
+
+
+def test_no_backend_module_is_over_300_lines():
+    """The backend is read by students: one job per module, each short enough to read
+    in one sitting (issue 8 split runtime.py from the launchers for that)."""
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "engine", "backend")
+    long = {}
+    for where, _, files in os.walk(folder):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(where, name), encoding="utf-8") as f:
+                    count = sum(1 for _ in f)
+                if count > 300:
+                    long[os.path.relpath(os.path.join(where, name), folder)] = count
+    assert not long, f"backend modules over 300 lines: {long}"
