@@ -261,18 +261,25 @@ def main(argv=None):
     """The command line. A mistake (missing data, a diverged run, a --save path that
     cannot be written) prints its message on stderr and exits with status 1; --debug
     shows the traceback instead."""
+    return run_command("python -m engine.train", _main, argv)
+
+
+def run_command(prog, body, argv=None):
+    """body(argv) for a command line (this one, python -m engine.search): a mistake prints
+    one line on stderr and exits with status 1 (130 when interrupted); with --debug in
+    argv the traceback shows instead."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return _main(argv)
+        return body(argv)
     except KeyboardInterrupt:
         if "--debug" in argv:
             raise
-        print("python -m engine.train: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     except Exception as err:
         if "--debug" in argv:
             raise
-        print(f"python -m engine.train: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         print("(run with --debug to see the traceback)", file=sys.stderr)
         raise SystemExit(1) from None
 

@@ -31,6 +31,7 @@ import zipfile
 
 from .datasets import FILES
 from .idx import IdxFormatError, read_idx
+from .mnist import ImageBytes
 from .png import PngError, decode_png, resize_grey
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
@@ -45,7 +46,7 @@ class ArchiveError(ValueError):
     """An archive that cannot be a dataset; the message names it and the problem."""
 
 
-class ImageSet:
+class ImageSet(ImageBytes):
     """One split of your own data, laid out as MNIST is (engine.data.MNIST): grey images as
     bytes, labels as bytes, class names; DataLoader, Subset and the playground read it."""
 
@@ -56,17 +57,6 @@ class ImageSet:
         self.image_shape = tuple(image_shape)          # (C, H, W)
         self.num_samples = len(self.labels)
         self.mean, self.std = mean, std                # of the training split, pixels in 0..1
-
-    def __len__(self):
-        return self.num_samples
-
-    def __getitem__(self, i):
-        """(image as H*W bytes, label as int)."""
-        if not -self.num_samples <= i < self.num_samples:
-            raise IndexError(f"index {i} out of range for {self.num_samples} samples")
-        i %= self.num_samples
-        n = self.image_shape[1] * self.image_shape[2]
-        return self.images[i * n:(i + 1) * n], self.labels[i]
 
     def __repr__(self):
         split = "train" if self.train else "test"

@@ -23,7 +23,24 @@ from .datasets import DATASETS, FILES, ChecksumError, dataset_folder, find_file,
 from .idx import IdxFormatError, read_idx
 
 
-class MNIST:
+class ImageBytes:
+    """Samples stored as MNIST stores them: `images` one H*W run of grey bytes per sample,
+    `labels` one byte each, `num_samples`, `image_shape` (C, H, W). MNIST and your own
+    data (archive.ImageSet) index them the same way."""
+
+    def __len__(self):
+        return self.num_samples
+
+    def __getitem__(self, i):
+        """(image as H*W bytes, label as int)."""
+        if not -self.num_samples <= i < self.num_samples:
+            raise IndexError(f"index {i} out of range for {self.num_samples} samples")
+        i %= self.num_samples
+        n = self.image_shape[1] * self.image_shape[2]
+        return self.images[i * n:(i + 1) * n], self.labels[i]
+
+
+class MNIST(ImageBytes):
     """One split (train or test) of an MNIST-style dataset; see the module's docstring for `root`."""
 
     dataset = "mnist"  # the named dataset MNIST() means; FashionMNIST says "fashion-mnist"
@@ -43,17 +60,6 @@ class MNIST:
         self.images, self.labels = images.data, labels.data
         self.num_samples = images.shape[0]
         self.image_shape = (1,) + images.shape[1:]  # (C, H, W)
-
-    def __len__(self):
-        return self.num_samples
-
-    def __getitem__(self, i):
-        """(image as H*W bytes, label as int)."""
-        if not -self.num_samples <= i < self.num_samples:
-            raise IndexError(f"index {i} out of range for {self.num_samples} samples")
-        i %= self.num_samples
-        n = self.image_shape[1] * self.image_shape[2]
-        return self.images[i * n:(i + 1) * n], self.labels[i]
 
     def __repr__(self):
         split = "train" if self.train else "test"

@@ -140,20 +140,8 @@ def _main(argv):
 
 def main(argv=None):
     """Like python -m engine.train: a mistake prints its message and exits with status 1."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        if "--debug" in argv:
-            raise
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
-    except Exception as err:
-        if "--debug" in argv:
-            raise
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        print("(run with --debug to see the traceback)", file=sys.stderr)
-        raise SystemExit(1) from None
+    from ..train import run_command
+    return run_command(PROG, _main, argv)
 
 
 if __name__ == "__main__":

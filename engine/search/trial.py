@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 
 from .. import backend as _backend
-from ..autograd import no_grad
 from ..creation import manual_seed
 from ..nn import functional as F
-from ..train import DivergedError, evaluate, fit, make_optimizer, make_scheduler
+from ..train import DivergedError, fit, make_optimizer, make_scheduler
+from ..validation import validate
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,7 @@ def build_model(name, in_shape, width=None):
 
 def mean_loss(model, loader):
     """The average cross-entropy over `loader` (no label smoothing: the plain loss)."""
-    was_training = model.training
-    model.eval()
-    total, count = None, 0
-    with no_grad():
-        for x, y in loader:
-            batch = F.cross_entropy(model(x), y, reduction="sum")
-            total = batch if total is None else total + batch
-            count += y.shape[0]
-    model.train(was_training)
-    return total.item() / count
+    return validate(model, loader)[0]
 
 
 def run_trial(config, budget=Budget()):
@@ -103,7 +94,8 @@ def run_trial(config, budget=Budget()):
     try:
         fit(model, train_loader, optimizer, budget.epochs, loss_fn=loss_fn, progress=False,
             scheduler=scheduler)
-        accuracy, loss, status = evaluate(model, val_loader), mean_loss(model, val_loader), "ok"
+        loss, accuracy = validate(model, val_loader)   # plain cross-entropy, one pass
+        status = "ok"
         if not math.isfinite(loss):
             status = "diverged"
     except DivergedError:
