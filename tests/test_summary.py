@@ -7,43 +7,12 @@ engine/summary.py (a multiply-add is 2 FLOPs, an activation 1 per value, ...).
 import io
 
 import pytest
-import torch
 
 import engine as eg
 from engine import models as zoo
 from engine import nn
 
-T = torch.nn
-
-
-def torch_twin(name):
-    """The zoo model `name` in PyTorch, with the engine's state_dict names."""
-    if name == "mlp":
-        return T.Sequential(T.Flatten(), T.Linear(784, 256), T.ReLU(), T.Linear(256, 256), T.ReLU(),
-                            T.Linear(256, 10))
-    if name == "lenet5":
-        return T.Sequential(T.Conv2d(1, 6, 5, padding=2), T.ReLU(), T.MaxPool2d(2),
-                            T.Conv2d(6, 16, 5), T.ReLU(), T.MaxPool2d(2), T.Flatten(),
-                            T.Linear(400, 120), T.ReLU(), T.Linear(120, 84), T.ReLU(), T.Linear(84, 10))
-    if name == "convnetjs":
-        return T.Sequential(T.Conv2d(1, 8, 5, padding=2), T.ReLU(), T.MaxPool2d(2),
-                            T.Conv2d(8, 16, 5, padding=2), T.ReLU(), T.MaxPool2d(3), T.Flatten(),
-                            T.Linear(256, 10))
-
-    class Block(T.Module):
-        def __init__(self, cin, cout, stride=1):
-            super().__init__()
-            self.conv1 = T.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = T.BatchNorm2d(cout)
-            self.conv2 = T.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = T.BatchNorm2d(cout)
-            self.shortcut = None if stride == 1 and cin == cout else T.Sequential(
-                T.Conv2d(cin, cout, 1, stride, bias=False), T.BatchNorm2d(cout))
-
-    assert name == "resnet_mini", name
-    return T.Sequential(T.Conv2d(1, 16, 3, padding=1, bias=False), T.BatchNorm2d(16), T.ReLU(),
-                        T.MaxPool2d(2), Block(16, 16), Block(16, 32, 2), T.AvgPool2d(7),
-                        T.Flatten(), T.Linear(32, 10))
+from torch_twins import torch_twin
 
 
 def conv(c_in, c_out, k, out_side, bias=True):
