@@ -72,21 +72,6 @@ def measure(batch, repeats):
     return json.dumps(results)
 '''
 
-def native(batch, repeats):
-    sys.path.insert(0, ROOT)
-    scope = {}
-    exec(TIMING, scope)
-    return json.loads(scope["measure"](batch, repeats))
-
-
-def browser(batch, repeats):
-    from browser_harness import chromium, run_in_pyodide, running_server
-    with running_server() as url, chromium() as browser_:
-        page = browser_.new_page()
-        page.goto(url + "/datasets.json")   # a light page on the origin of /pyodide, /engine.zip
-        return json.loads(run_in_pyodide(page, TIMING, "measure", batch, repeats))
-
-
 def torch_reference(rows):
     """GFLOP/s of PyTorch CPU on the same shapes, in this process."""
     import time
@@ -144,14 +129,14 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=10, help="products per timed repeat")
     args = parser.parse_args()
-    from common import LoadMonitor, describe_machine
+    from common import LoadMonitor, describe_machine, measure_in
     load = LoadMonitor()
     print("\n".join(describe_machine()))
     if "native" in args.where:
-        res = native(args.batch, args.repeats)
+        res = measure_in("native", TIMING, args.batch, args.repeats)
         print_results("native wgpu", res, torch_reference(res["rows"]))
     if "browser" in args.where:
-        print_results("browser (Chromium, WebGPU)", browser(args.batch, args.repeats))
+        print_results("browser (Chromium, WebGPU)", measure_in("browser", TIMING, args.batch, args.repeats))
     print(load.report())
 
 

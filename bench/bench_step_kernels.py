@@ -174,21 +174,6 @@ def measure_one(model_name, batch, repeats):
 '''
 
 
-def native(model, batch, repeats, convs):
-    sys.path.insert(0, ROOT)
-    scope = {}
-    exec(TIMING, scope)
-    return json.loads(scope["measure"](model, batch, repeats, convs))
-
-
-def browser(model, batch, repeats, convs):
-    from browser_harness import chromium, run_in_pyodide, running_server
-    with running_server() as url, chromium() as browser_:
-        page = browser_.new_page()
-        page.goto(url + "/datasets.json")   # a light page on the origin of /pyodide, /engine.zip
-        return json.loads(run_in_pyodide(page, TIMING, "measure", model, batch, repeats, convs))
-
-
 def print_results(title, res, each):
     from common import print_table
     print(f"\n{title}: {res['adapter']} (kind '{res['kind']}', conv2d {res['conv']})")
@@ -227,13 +212,13 @@ def main():
                         help="conv2d variants to force in turn (kernel_choice.CONV_VARIANTS); "
                              "default: the adapter's choice")
     args = parser.parse_args()
-    from common import LoadMonitor, describe_machine
+    from common import LoadMonitor, describe_machine, measure_in
     load = LoadMonitor()
     print("\n".join(describe_machine()))
     print(f"{args.model}, batch {args.batch}, one training step (SGD momentum, label smoothing)")
-    for where, run in (("native", native), ("browser", browser)):
+    for where in ("native", "browser"):
         if where in args.where:
-            for res in run(args.model, args.batch, args.repeats, args.conv):
+            for res in measure_in(where, TIMING, args.model, args.batch, args.repeats, args.conv):
                 print_results("native wgpu" if where == "native" else "browser (Chromium, WebGPU)",
                               res, args.each)
     print(load.report())

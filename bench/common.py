@@ -176,3 +176,21 @@ def print_table(headers, rows):
     print(line(["-" * w for w in widths]))
     for r in cells:
         print(line(r))
+
+
+def measure_in(where, script, *args):
+    """Run the timing script's `measure(*args)` "native" (exec'd in this process, on this
+    machine's adapter) or in "browser" (the same Python in Pyodide in headless Chromium,
+    on WebGPU); both return JSON text, here a dict. bench_kernels.py, bench_conv_variants.py
+    and bench_step_kernels.py time the same code in both places this way."""
+    import json
+    if where == "native":
+        scope = {}
+        exec(script, scope)
+        return json.loads(scope["measure"](*args))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+    from browser_harness import chromium, run_in_pyodide, running_server
+    with running_server() as url, chromium() as browser:
+        page = browser.new_page()
+        page.goto(url + "/datasets.json")   # a light page on the origin of /pyodide, /engine.zip
+        return json.loads(run_in_pyodide(page, script, "measure", *args))
