@@ -46,9 +46,13 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
         patience=None, checkpoint=None, checkpoint_every=None, resume=None,
         clip_grad_norm=None):
     """Train; returns a History of (step, loss) read every `log_every` steps and at the
-    last step. A `scheduler` (engine.optim.lr_scheduler) is stepped after every optimizer
-    step. Every loss read is checked: a NaN or infinite one raises DivergedError, so a
-    run shorter than `log_every` steps, or one that diverges in its last steps, fails too.
+    last step, and `examples_trained`, the samples this call trained on.
+    progress: True shows a tqdm bar per epoch (and the validation numbers) on stderr;
+    "lines" prints one plain line per epoch on stdout instead, for a log file; False
+    prints nothing. A `scheduler` (engine.optim.lr_scheduler) is stepped after every
+    optimizer step. Every loss read is checked: a NaN or infinite one raises
+    DivergedError, so a run shorter than `log_every` steps, or one that diverges in its
+    last steps, fails too.
     jit: record the training step once and replay it (engine.jit; the same results,
     without running the Python graph every step).
     augment: an engine.data.Augment applied to each batch before the step (outside the
@@ -105,7 +109,7 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
 
     for epoch in range(epoch, epochs + 1):
         batches = loader
-        if progress:
+        if progress is True:
             from tqdm import tqdm
             batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch",
                            dynamic_ncols=True, file=sys.stderr)
@@ -116,19 +120,22 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
             if scheduler is not None:
                 scheduler.step()
             step += 1
+            history.examples_trained += y.shape[0]
             if step % log_every == 0:
                 value = loss.item()  # the only readback: once every log_every steps
                 check_finite(value, step, epoch, optimizer.lr, last_good)
                 last_good = value
                 history.append((step, value))
-                if progress:
+                if progress is True:
                     batches.set_postfix(loss=f"{value:.4f}")
                 if on_log:
                     on_log(step, value)
             if checkpoint and checkpoint_every and step % checkpoint_every == 0:
                 save(epoch_finished=False)
         stop = val_loader is not None and validate_epoch(model, val_loader, loss_fn, epoch,
-                                                          history, stopper, progress)
+                                                          history, stopper, progress is True)
+        if progress == "lines" and loss is not None:
+            print(_epoch_line(epoch, epochs, loss.item(), history), flush=True)
         if checkpoint:
             save(epoch_finished=True, stopped=stop)
         if stop:
@@ -143,6 +150,18 @@ def fit(model, loader, optimizer, epochs=1, loss_fn=F.cross_entropy, log_every=2
         history.best_epoch = stopper.restore_best(model)
         history.stopped_epoch = stopper.stopped_epoch
     return history
+
+
+def _epoch_line(epoch, epochs, loss_value, history):
+    """'epoch 2/5: training loss L[, validation loss V, accuracy A%]': the last step's loss
+    (one read-back per epoch) and this epoch's validation, if it was measured."""
+    line = f"epoch {epoch}/{epochs}: training loss {loss_value:.4f}"
+    measured = history.validation[-1] if history.validation else None
+    if measured and measured["epoch"] == epoch:
+        line += f", validation loss {measured['loss']:.4f}"
+        if measured["accuracy"] is not None:
+            line += f", accuracy {measured['accuracy'] * 100:.2f}%"
+    return line
 
 
 def check_finite_weights(state):
@@ -315,7 +334,8 @@ def _main(argv):
                              "is replaced only with --force")
     parser.add_argument("--force", action="store_true", help="let --save overwrite a file")
     add_run_arguments(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar: one plain line per epoch (for a log file)")
     parser.add_argument("--no-jit", action="store_true",
                         help="run every training step eagerly instead of recording it once "
                              "and replaying it (engine.jit)")
@@ -377,7 +397,8 @@ def _main(argv):
     start = time.perf_counter()
     loss_fn = functools.partial(F.cross_entropy, label_smoothing=settings["label_smoothing"])
     history = fit(model, train_loader, optimizer, args.epochs, loss_fn=loss_fn,
-                  progress=not args.no_progress, scheduler=scheduler, jit=not args.no_jit,
+                  progress="lines" if args.no_progress else True, scheduler=scheduler,
+                  jit=not args.no_jit,
                   augment=Augment(args.augment, seed=args.seed) if args.augment else None,
                   val_loader=val_loader, patience=args.patience, checkpoint=args.checkpoint,
                   checkpoint_every=args.checkpoint_every, resume=args.resume,
@@ -385,13 +406,14 @@ def _main(argv):
     _backend.current_backend().synchronize()
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, test_loader)
-    examples = (history.stopped_epoch or args.epochs) * len(train_loader.indices)
+    examples = history.examples_trained    # after --resume, only those trained here
     if history:
         print(f"training loss: {history[0][1]:.4f} at step {history[0][0]} -> "
               f"{history[-1][1]:.4f} at step {history[-1][0]}")
     print_validation(history)
     print(f"test accuracy: {accuracy * 100:.2f}% on {len(test_set):,} test images")
-    print(f"training: {examples / seconds:,.0f} examples/s ({seconds:.1f} s for {args.epochs} epoch(s))")
+    print(f"training: {examples / seconds:,.0f} examples/s "
+          f"({examples:,} examples in {seconds:.1f} s)")
     print(f"device: {device}")
     if args.save:
         from .serialize import save

@@ -15,15 +15,18 @@ class History(list):
     """What fit returns: a list of (step, loss) read every `log_every` steps, plus
     `validation`, one {"epoch", "loss", "accuracy"} per validated epoch, and, with
     early stopping, `best_epoch` (whose weights the model ends with) and
-    `stopped_epoch` (None when every epoch ran)."""
+    `stopped_epoch` (None when every epoch ran). `examples_trained` counts the samples
+    trained in this process: a resumed run's History starts it again at 0."""
     def __init__(self, pairs=(), validation=()):
         super().__init__(tuple(p) for p in pairs)
         self.validation = [dict(v) for v in validation]
         self.best_epoch = self.stopped_epoch = None
+        self.examples_trained = 0
 
 
 def validate_epoch(model, val_loader, loss_fn, epoch, history, stopper, progress):
-    """Measure the held-out samples after an epoch; True when early stopping says stop."""
+    """Measure the held-out samples after an epoch; True when early stopping says stop.
+    progress: print the numbers on stderr (beside fit's progress bar)."""
     measure = val_loader if callable(val_loader) else \
         functools.partial(validate, loader=val_loader, loss_fn=loss_fn)
     val_loss, accuracy = measure(model)

@@ -75,6 +75,13 @@ def as_drawn_on_paper(digit):
     return np.stack([big] * 3, axis=-1)
 
 
+def rectangle_on_paper(height, width, top, left, rect_h, rect_w):
+    """A (height, width) grey image: white paper with a black filled rectangle on it."""
+    image = np.full((height, width), 255, np.uint8)
+    image[top:top + rect_h, left:left + rect_w] = 0
+    return image
+
+
 def zip_bytes(files):
     """A zip of {path: bytes}."""
     buffer = io.BytesIO()

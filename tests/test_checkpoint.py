@@ -430,6 +430,32 @@ def test_cli_resume_continues_to_the_same_weights(noisy_idx, tmp_path):
         np.testing.assert_array_equal(unbroken[name].numpy(), resumed[name].numpy())
 
 
+def test_cli_speed_counts_only_the_examples_this_process_trained(noisy_idx, tmp_path):
+    """96 images an epoch: 3 epochs in one run train 288; resuming after epoch 2 trains
+    96 here, and the examples/s figure must be 96 over this process's seconds."""
+    ckpt = tmp_path / "run.ckpt"
+    trained = []
+    for args in (("--epochs", "3"), ("--epochs", "2", "--checkpoint", str(ckpt)),
+                 ("--epochs", "3", "--resume", str(ckpt))):
+        out = _cli(noisy_idx, *args)
+        assert out.returncode == 0, out.stderr
+        speed = re.search(r"training: [\d,]+ examples/s \(([\d,]+) examples in [\d.]+ s\)",
+                          out.stdout)
+        assert speed, out.stdout
+        trained.append(int(speed[1].replace(",", "")))
+    assert trained == [288, 192, 96]
+
+
+def test_cli_without_progress_bar_prints_a_plain_line_per_epoch(noisy_idx):
+    """--no-progress (a log file): each epoch still reports its losses, one line each."""
+    out = _cli(noisy_idx, "--epochs", "2", "--val-split", "24")
+    assert out.returncode == 0, out.stderr
+    lines = re.findall(r"^epoch (\d)/2: training loss [0-9.]+, validation loss [0-9.]+, "
+                       r"accuracy [0-9.]+%$", out.stdout, re.MULTILINE)
+    assert lines == ["1", "2"], out.stdout + out.stderr
+    assert "\r" not in out.stderr                      # and no progress bar
+
+
 def test_cli_validates_and_stops_early(noisy_idx, tmp_path):
     """Random labels: the validation loss soon rises, so patience 1 stops the run."""
     out = _cli(noisy_idx, "--epochs", "30", "--val-split", "0.25", "--patience", "1",

@@ -9,8 +9,8 @@ import pytest
 
 from engine.data import DataLoader, write_idx
 from engine.data.archive import ArchiveError, ink_bright, load_archive, open_archive, pixel_statistics
-from engine.data.png import PngError, decode_png, resize_grey
-from png_files import digit_folders, mnist_digits, png_bytes, zip_bytes
+from engine.data.png import PngError, decode_png, fit_grey, fitted_size, resize_grey
+from png_files import digit_folders, mnist_digits, png_bytes, rectangle_on_paper, zip_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "web"))
@@ -193,6 +193,34 @@ def test_resize_averages_the_pixels_under_each_output_pixel():
     assert resize_grey(image.tobytes(), 56, 56, (28, 28)) == expected.tobytes()
     small = np.arange(4, dtype=np.uint8).reshape(2, 2)        # growing: the nearest pixel
     assert resize_grey(small.tobytes(), 2, 2, (4, 4)) == np.repeat(np.repeat(small, 2, 0), 2, 1).tobytes()
+
+
+def test_a_non_square_image_keeps_its_shape_centred_on_its_background(tmp_path):
+    """A 56x28 drawing is not stretched to 28x28: it becomes a 28x14 band, centred, and the
+    bands above and below take the paper's colour (here white, turned black with the rest)."""
+    wide = rectangle_on_paper(28, 56, 6, 14, 16, 28)     # a 28x16 rectangle in the middle
+    tall = wide.T.copy()                                  # 28 wide, 56 high
+    path = tmp_path / "shapes.zip"
+    path.write_bytes(zip_bytes({f"{name}/{k}.png": png_bytes(image) for k in range(3)
+                                for name, image in (("wide", wide), ("tall", tall))}))
+    train, test = load_archive(path)
+    expected = {"wide": np.zeros((28, 28), np.uint8), "tall": np.zeros((28, 28), np.uint8)}
+    expected["wide"][10:18, 7:21] = 255                   # halved, 7 rows down: bright ink on black
+    expected["tall"][7:21, 10:18] = 255
+    for dataset in (train, test):
+        for k in range(len(dataset)):
+            image, label = dataset[k]
+            np.testing.assert_array_equal(np.frombuffer(image, np.uint8).reshape(28, 28),
+                                          expected[dataset.classes[label]])
+
+
+def test_fitting_pads_with_the_images_own_background():
+    dark = np.zeros((10, 40), np.uint8)                   # MNIST-like: bright ink on black
+    dark[3:7, 10:30] = 200
+    out = np.frombuffer(fit_grey(dark.tobytes(), 10, 40, (28, 28)), np.uint8).reshape(28, 28)
+    assert (out[:11] == 0).all() and (out[18:] == 0).all() and out[13:15, 7:21].min() == 200
+    assert fitted_size(10, 40, (28, 28)) == (7, 28) and fitted_size(40, 10, (28, 28)) == (28, 7)
+    assert fitted_size(56, 56, (28, 28)) == (28, 28) and fitted_size(1, 1000, (28, 28)) == (1, 28)
 
 
 def test_load_archive_reads_the_digit_folders_natively(tmp_path):

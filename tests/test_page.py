@@ -525,6 +525,29 @@ def test_a_zip_of_idx_files_dropped_on_the_box_becomes_the_dataset(page, tmp_pat
     use(page, "mlp", dataset="mnist")
 
 
+def test_own_images_keep_their_aspect_ratio_in_the_browser_as_natively(page):
+    """The browser's decoder (owndata.js) fits a non-square image into 28x28 as png.py
+    does natively: the same band, centred, padded with the image's background."""
+    import numpy as np
+    from engine.data.png import fit_grey
+    from png_files import png_bytes, rectangle_on_paper
+    wide = rectangle_on_paper(28, 56, 6, 14, 16, 28)
+    dark = 255 - rectangle_on_paper(56, 20, 8, 4, 40, 12)       # tall, bright ink on black
+    images = {"wide.png": wide, "dark.png": dark}
+    decoded = js(page, """async (files) => {
+        const own = await import(new URL("static/owndata.js", document.baseURI).href);
+        const bytes = files.map(([member, data]) => ({member, bytes: new Uint8Array(data)}));
+        return Array.from(await own.decodeGray(bytes, "shapes.zip", 28, 28));
+    }""", [[name, list(png_bytes(image))] for name, image in images.items()])
+    for k, image in enumerate(images.values()):
+        browser = np.array(decoded[k * 784:(k + 1) * 784], np.uint8).reshape(28, 28)
+        native = np.frombuffer(fit_grey(image.tobytes(), *image.shape, (28, 28)),
+                               np.uint8).reshape(28, 28)
+        np.testing.assert_array_equal(browser > 127, native > 127)
+        assert np.abs(browser.astype(int) - native).max() <= 64     # smoothing differs a little
+    assert (np.array(decoded[:784]).reshape(28, 28)[[*range(7), *range(21, 28)]] == 255).all()
+
+
 # ---- the linear-regression panel (linreg.js, playground/linreg.py) ---------------------------
 
 def test_linear_regression_panel_reaches_the_closed_form(page):

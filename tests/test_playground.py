@@ -7,6 +7,7 @@ same functions and the dicts the worker relies on in seconds, on the numpy backe
 import array
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -70,6 +71,15 @@ def test_presets_are_the_zoo_files_and_build_with_their_recipes(playground):
         assert result["summary"]["total_params"] == expected.total_params
         assert result["settings"] == {**settings_from_recipe(zoo.recipe(preset["name"])), "epochs": 1}
         assert result["recipe_applied"]
+
+
+def test_preset_labels_state_no_figure_that_depends_on_the_data(playground):
+    """The Model menu stays the same when the dataset changes (your own zip of 3 classes,
+    Fashion-MNIST, ...): no label may say 784 inputs or 10 classes."""
+    labels = {p["name"]: p["label"] for p in playground["presets"]}
+    for label in labels.values():
+        assert not set(re.findall(r"\d+", label)) & {"784", "10"}, label
+    assert "256" in labels["mlp"]                     # its hidden widths are the model's own
 
 
 @pytest.mark.parametrize("source,kind,line,words", [

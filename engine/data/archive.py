@@ -17,10 +17,11 @@ or the four IDX files of an MNIST-style dataset (train-images-idx3-ubyte[.gz], .
 whose classes are named by their labels "0", "1", ...
 
 The playground page has the browser decode the images (it draws each one into a canvas
-at the model's input size and reads its grey values) and calls open_archive and
-image_sets; natively load_archive decodes PNGs with png.py (zlib only; JPEG needs the
-browser). Standard library only, so this runs under Pyodide. A bad archive raises
-ArchiveError with a message naming the archive and what is wrong.
+at the model's input size, its aspect ratio kept, and reads its grey values) and calls
+open_archive and image_sets; natively load_archive decodes PNGs with png.py (zlib
+only; JPEG needs the browser) and scales them the same way. Standard library only, so
+this runs under Pyodide. A bad archive raises ArchiveError with a message naming the
+archive and what is wrong.
 """
 import collections
 import io
@@ -32,7 +33,7 @@ import zipfile
 from .datasets import FILES
 from .idx import IdxFormatError, read_idx
 from .mnist import ImageBytes
-from .png import PngError, decode_png, resize_grey
+from .png import PngError, decode_png, fit_grey
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 SPLIT_FOLDERS = ("train", "test")
@@ -157,7 +158,8 @@ def open_archive(source, name=None, seed=0):
 
 
 def load_archive(source, name=None, size=IMAGE_SIZE, seed=0):
-    """(train, test) ImageSets of a zip natively: its images decoded by png.py, PNG only."""
+    """(train, test) ImageSets of a zip natively: its images decoded by png.py, PNG only,
+    and scaled to `size` with their aspect ratio kept (png.fit_grey), as the page does."""
     archive = open_archive(source, name, seed)
     if archive.kind == "idx":
         return archive.image_sets()
@@ -167,7 +169,7 @@ def load_archive(source, name=None, size=IMAGE_SIZE, seed=0):
             height, width, grey = decode_png(archive.read(member), member.path)
         except PngError as err:
             raise ArchiveError(f"{archive.name}: cannot read the image {err}") from None
-        pixels.append(resize_grey(grey, height, width, size))
+        pixels.append(fit_grey(grey, height, width, size))
     return archive.image_sets(b"".join(pixels), size)
 
 

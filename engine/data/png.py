@@ -121,3 +121,36 @@ def resize_grey(pixels, height, width, size):
             block = [pixels[r * width + c] for r in range(r0, r1) for c in range(c0, c1)]
             out.append((sum(block) + len(block) // 2) // len(block))
     return bytes(out)
+
+
+def fit_grey(pixels, height, width, size):
+    """Grey pixels scaled to fit size (H, W) with their aspect ratio kept, as a student
+    drawing a 40x20 image expects: the longer side fills it, the image is centred, and
+    the bands left over take the image's background, the median of its border pixels
+    (white paper, or MNIST's black). The page does the same (web/static/owndata.js)."""
+    fit_h, fit_w = fitted_size(height, width, size)
+    image = resize_grey(pixels, height, width, (fit_h, fit_w))
+    out_h, out_w = size
+    top, left = (out_h - fit_h) // 2, (out_w - fit_w) // 2
+    out = bytearray([border_median(image, fit_h, fit_w)]) * (out_h * out_w)
+    for r in range(fit_h):
+        start = (top + r) * out_w + left
+        out[start:start + fit_w] = image[r * fit_w:(r + 1) * fit_w]
+    return bytes(out)
+
+
+def fitted_size(height, width, size):
+    """(h, w): height x width scaled to fit inside size (H, W) with its aspect ratio
+    kept, rounded to the nearest pixel (halves up, in integers, as owndata.js does)."""
+    out_h, out_w = size
+    if width * out_h >= height * out_w:           # as wide as the target or wider
+        return max(1, (2 * height * out_w + width) // (2 * width)), out_w
+    return out_h, max(1, (2 * width * out_h + height) // (2 * height))
+
+
+def border_median(pixels, height, width):
+    """The median of an image's outermost pixels: its background, even where a stroke
+    touches the edge."""
+    border = [pixels[r * width + c] for r in range(height) for c in range(width)
+              if r in (0, height - 1) or c in (0, width - 1)]
+    return sorted(border)[len(border) // 2]

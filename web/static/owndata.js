@@ -9,7 +9,9 @@
 //     a canvas and reading the grey values back.
 
 // Every image as height*width grey bytes (0 black .. 255 white), one after the other.
-// A transparent background counts as white paper; a non-square image is stretched.
+// A transparent background counts as white paper. The aspect ratio is kept, as natively
+// (engine/data/png.py fit_grey): the longer side fills the square, the image is centred,
+// and the bands left over take its background, the median of its border pixels.
 export async function decodeGray(files, archiveName, height, width) {
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext("2d", {willReadFrequently: true});
@@ -24,16 +26,43 @@ export async function decodeGray(files, archiveName, height, width) {
       throw new Error(`${archiveName}: cannot read the image ${file.member}: it is not a PNG, ` +
                       "JPEG, GIF, BMP or WebP file that this browser can decode");
     }
+    const [fitH, fitW] = fittedSize(bitmap.height, bitmap.width, height, width);
+    const top = (height - fitH) >> 1, left = (width - fitW) >> 1;
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, width, height);
-    ctx.drawImage(bitmap, 0, 0, width, height);
+    ctx.drawImage(bitmap, left, top, fitW, fitH);
     bitmap.close();
-    const rgba = ctx.getImageData(0, 0, width, height).data;
-    for (let p = 0; p < size; p++) {       // luma (ITU-R BT.601), as PIL's convert("L")
-      out[k * size + p] = Math.round(0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]);
+    const rgba = ctx.getImageData(left, top, fitW, fitH).data;
+    const image = new Uint8Array(fitH * fitW);
+    for (let p = 0; p < image.length; p++) {  // luma (ITU-R BT.601), as PIL's convert("L")
+      image[p] = Math.round(0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]);
+    }
+    const gray = out.subarray(k * size, (k + 1) * size);
+    gray.fill(borderMedian(image, fitH, fitW));
+    for (let r = 0; r < fitH; r++) {
+      gray.set(image.subarray(r * fitW, (r + 1) * fitW), (top + r) * width + left);
     }
   }
   return out;
+}
+
+// h x w scaled to fit inside height x width with its aspect ratio kept, rounded to the
+// nearest pixel in integers (png.py fitted_size: the same numbers).
+function fittedSize(h, w, height, width) {
+  if (w * height >= h * width) return [Math.max(1, Math.floor((2 * h * width + w) / (2 * w))), width];
+  return [height, Math.max(1, Math.floor((2 * w * height + h) / (2 * h)))];
+}
+
+// The median of an image's outermost pixels: its background (png.py border_median).
+function borderMedian(image, h, w) {
+  const border = [];
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      if (r === 0 || r === h - 1 || c === 0 || c === w - 1) border.push(image[r * w + c]);
+    }
+  }
+  border.sort((a, b) => a - b);
+  return border[border.length >> 1];
 }
 
 // The page's half: choosing or dropping a zip sends it to the worker ({type: "owndata"}).
