@@ -52,7 +52,7 @@ class Noise:
 
 
 def host_ms(name, use_jit, batch, steps):
-    """Median host milliseconds of a step call, the GPU drained before each."""
+    """(median host ms of a step call, of which the GPU API, dispatches replayed)."""
     eg.set_device("gpu")
     eg.manual_seed(0)
     model = zoo.build(name)
@@ -66,22 +66,57 @@ def host_ms(name, use_jit, batch, steps):
         return loss
 
     run = eg.jit(step) if use_jit else step
-    batches = list(DataLoader(Noise(batch * 4), batch))
-    times = []
-    for i in range(steps + 4):
-        x, y = batches[i % len(batches)]
-        x.backend.synchronize()
-        eg.tensor([0.0]).item()        # the GPU is idle: time the host only
+    return host_ms_of(run, list(DataLoader(Noise(batch * 4), batch)), steps)
+
+
+def host_ms_of(run, batches, steps):
+    """Median host milliseconds of run(*batch), the GPU drained before each call; for a
+    jitted run also the median time of its replays' GPU API part (encode, finish, submit)
+    and how many dispatches it replays."""
+    backend = batches[0][0].backend
+    api_times = []
+    encode_and_submit = backend._replay
+
+    def timed_replay(*args):
         t = time.perf_counter()
-        loss = run(x, y)
-        times.append(1000 * (time.perf_counter() - t))
-        loss.item()
-    return statistics.median(times[4:])
+        encode_and_submit(*args)
+        api_times.append(1000 * (time.perf_counter() - t))
+    backend._replay = timed_replay
+    times = []
+    try:
+        for i in range(steps + 4):
+            batch = batches[i % len(batches)]
+            backend.synchronize()
+            eg.tensor([0.0]).item()        # the GPU is idle: time the host only
+            t = time.perf_counter()
+            out = run(*batch)
+            times.append(1000 * (time.perf_counter() - t))
+            out.tolist()
+    finally:
+        del backend._replay                # the class's method again
+    api = statistics.median(api_times[-steps:]) if len(api_times) >= steps else None
+    recordings = getattr(run, "recordings", None)
+    dispatches = len(next(iter(recordings.values())).dispatches) if recordings else None
+    return statistics.median(times[4:]), api, dispatches
+
+
+def floor_ms(dispatches, steps):
+    """The same replay path with as many one-element dispatches: what the GPU API itself
+    costs per step, before any of the model's kernels, buffers or hooks."""
+    def chain(x):
+        for _ in range(dispatches):
+            x = x.relu()
+        return x
+    return host_ms_of(eg.jit(chain, verbose=False), [(eg.tensor([1.0, 2.0, 3.0, 4.0]),)], steps)
 
 
 def measure(names, batch, steps):
-    return {name: {"eager": host_ms(name, False, batch, steps),
-                   "replayed": host_ms(name, True, batch, steps)} for name in names}
+    out = {}
+    for name in names:
+        replayed = host_ms(name, True, batch, steps)
+        out[name] = {"eager": host_ms(name, False, batch, steps), "replayed": replayed,
+                     "floor": floor_ms(replayed[2], steps)}
+    return out
 '''
 
 def torch_step_ms(name, batch, steps):
@@ -131,15 +166,23 @@ def main(argv=None):
     print(f"host ms per training step (median of {args.steps}), batch {args.batch_size}, "
           f"SGD with Nesterov momentum")
     print(f"native: {device}; browser: {browser_device or '-'} (WebGPU in Pyodide)")
-    print(f"{'model':11} {'where':8} {'eager':>8} {'replayed':>9} {'eager/replayed':>15} "
-          f"{'PyTorch CPU whole step':>23}")
+    print(f"{'model':11} {'where':8} {'eager':>8} {'replayed':>9} {'of which GPU API':>17} "
+          f"{'eager/replayed':>15} {'PyTorch CPU whole step':>23}")
     for name in args.models:
         torch_ms = torch_step_ms(name, args.batch_size, args.steps)
         for where, figures in (("native", native), ("browser", browser)):
             if figures is None:
                 continue
-            e, r = figures[name]["eager"], figures[name]["replayed"]
-            print(f"{name:11} {where:8} {e:8.3f} {r:9.3f} {e / r:15.1f}x {torch_ms:22.2f}")
+            (e, _, _), (r, api, n), (floor, floor_api, _) = (figures[name][k] for k in
+                                                             ("eager", "replayed", "floor"))
+            print(f"{name:11} {where:8} {e:8.3f} {r:9.3f} {api:17.3f} {e / r:15.1f}x "
+                  f"{torch_ms:22.2f}")
+            print(f"{'':11} {where:8} {'floor:':>8} {floor:9.3f} {floor_api:17.3f}   "
+                  f"({n} one-element dispatches replayed the same way)")
+    print("(of which GPU API: the replay's encode, finish and submit, natively through "
+          "wgpu-native's C API, in the page one call into JavaScript; the rest is the "
+          "Python hooks that rewrite per-step uniforms. floor: a jitted chain of as many "
+          "one-element ReLUs, what replaying that many dispatches costs at least)")
 
 
 if __name__ == "__main__":

@@ -262,15 +262,15 @@ class GPURuntime(Replaying, Backend):
         uniform block, `params` (a dict in the order of the kernel's struct Params), to
         n. `threads`: one per element, in workgroups of WG; or `groups` explicitly.
         `slot` names a uniform that is rewritten in place when params change."""
-        groups = groups or grid(-(-threads // WG))
-        if 0 in groups:
-            return
-        key, pipeline = self._pipeline(kernel, entry, constants or {})
         data = self._layout(kernel).pack(params)
         if self._uniforms_only:        # a replay's host work: the recording has the dispatch
             if slot is not None:
                 self._slot_uniform(slot, data)
             return
+        groups = groups or grid(-(-threads // WG))
+        if 0 in groups:
+            return
+        key, pipeline = self._pipeline(kernel, entry, constants or {})
         uniform, userial = self._slot_uniform(slot, data) if slot else self._uniform(data)
         bg_key = (key, tuple(a.serial for a in arrays), userial)
         bind_group = self._bind_groups.get(bg_key)

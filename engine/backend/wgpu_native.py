@@ -8,12 +8,13 @@ from .gpu import GPUBackend
 
 
 def _c_functions():
-    """wgpu-native's compute-pass functions, through wgpu-py's cffi handle (or None)."""
+    """wgpu-native's compute-pass functions, straight from wgpu-py's cffi library (or
+    None). Not wgpu-py's error-checking wrappers (`libf`, ~1 us a call): a replayed
+    dispatch was validated when it was recorded, and an error would still be logged."""
     try:
-        from wgpu.backends.wgpu_native._api import ffi, libf
-        return (None, libf.wgpuComputePassEncoderSetPipeline,
-                libf.wgpuComputePassEncoderSetBindGroup,
-                libf.wgpuComputePassEncoderDispatchWorkgroups, ffi.NULL)
+        from wgpu.backends.wgpu_native._api import ffi, lib
+        return (lib.wgpuComputePassEncoderSetPipeline, lib.wgpuComputePassEncoderSetBindGroup,
+                lib.wgpuComputePassEncoderDispatchWorkgroups, ffi.NULL)
     except (ImportError, AttributeError):
         return None
 
@@ -137,7 +138,7 @@ class WgpuBackend(GPUBackend):
                 compute.set_bind_group(0, bind_group)
                 compute.dispatch_workgroups(x, y, z)
         else:
-            encode, set_pipeline, set_bind_group, dispatch, null = _C
+            set_pipeline, set_bind_group, dispatch, null = _C
             handle = compute._internal
             for pipeline, bind_group, x, y, z in prepared:
                 if pipeline is not None:
