@@ -220,7 +220,7 @@ def test_adapter_kinds():
 def test_matmul_plans_per_adapter(monkeypatch):
     monkeypatch.setattr(kernel_choice, "cores", lambda: 2)
     fwd = (1, 64, 256, 784)   # the MLP's first layer at batch 64
-    assert kernel_choice.matmul_plan(SWIFTSHADER, *fwd).variant == "blocked_16x16"
+    assert kernel_choice.matmul_plan(SWIFTSHADER, *fwd).variant == "blocked_16x32"
     assert kernel_choice.matmul_plan(LAVAPIPE, *fwd).variant == "blocked_16x16"
     plan = kernel_choice.matmul_plan(H100, *fwd)
     assert plan.variant == "tiled64"
