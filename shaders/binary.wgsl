@@ -3,8 +3,12 @@
 // broadcast dim). OP is the op's code in engine/backend/elementwise_table.py, named
 // by the constants below (tests/test_elementwise_table.py checks that they agree);
 // arg0 and arg1 are its scalar arguments.
+//
+// Two entry points share the op switch below: `main`, the general walk, and `runs`,
+// the common case the launcher picks when it can (engine/backend/kernels/elementwise.py).
 //!include common/index.wgsl
 //!include common/math.wgsl
+//!include common/vec4_runs.wgsl
 
 const ADD: u32 = 0u;
 const SUB: u32 = 1u;
@@ -95,4 +99,43 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
         ib += coord * p.b_strides[u32(d) / 4u][u32(d) % 4u];
     }
     out[i] = f(a[ia], b[ib], p.arg0, p.arg1);
+}
+
+// The fast path: after merging, the output is one dim and each operand walks it
+// (stride 1) or is a single value (stride 0, a scalar; also every operand when n is
+// 1, as ndim 0 leaves the strides 0). Then there is no index to take apart, and each
+// invocation does a run of four (common/vec4_runs.wgsl says why).
+// It reads the same buffers as runs of four: a second set of variables at bindings
+// 0-2. WGSL forbids two variables at one binding only within one entry point's
+// interface, and each pipeline's layout comes from its own entry point (naga and
+// Chrome's Tint both accept this: tests/test_shaders.py compiles every entry point
+// in both). One file keeps the op constants, the switch and Params in one place.
+@group(0) @binding(0) var<storage, read> a_runs: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b_runs: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out_runs: array<vec4<f32>>;
+
+fn a_run(i: u32) -> vec4<f32> {
+    if (p.a_strides[0].x == 0u) { return vec4<f32>(a_runs[0].x); }
+    return a_runs[i];
+}
+
+fn b_run(i: u32) -> vec4<f32> {
+    if (p.b_strides[0].x == 0u) { return vec4<f32>(b_runs[0].x); }
+    return b_runs[i];
+}
+
+fn f4(x: vec4<f32>, y: vec4<f32>, s: f32, t: f32) -> vec4<f32> {
+    return vec4<f32>(f(x.x, y.x, s, t), f(x.y, y.y, s, t), f(x.z, y.z, s, t), f(x.w, y.w, s, t));
+}
+
+@compute @workgroup_size(256)
+fn runs(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
+    let i = global_index(wg, lid);   // elements 4i .. 4i + 3
+    if (4u * i >= p.n) { return; }
+    let v = f4(a_run(i), b_run(i), p.arg0, p.arg1);
+    if (whole_run(i, p.n)) {
+        out_runs[i] = v;
+    } else {
+        out_runs[i] = select(out_runs[i], v, run_mask(i, p.n));   // elements at n and after stay
+    }
 }

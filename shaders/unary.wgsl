@@ -2,8 +2,10 @@
 // code is its row's in engine/backend/elementwise_table.py, named by the constants
 // below (tests/test_elementwise_table.py checks that they agree). arg0 and arg1 are
 // the op's scalar arguments, in the order of its row's `args`.
+// One invocation per run of four elements (common/vec4_runs.wgsl says why).
 //!include common/index.wgsl
 //!include common/math.wgsl
+//!include common/vec4_runs.wgsl
 
 const COPY: u32 = 0u;
 const NEG: u32 = 1u;
@@ -32,8 +34,8 @@ const HARDTANH: u32 = 23u;
 
 override OP: u32 = 0u;
 struct Params { n: u32, arg0: f32, arg1: f32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 fn f(v: f32, a: f32, b: f32) -> f32 {
@@ -66,9 +68,18 @@ fn f(v: f32, a: f32, b: f32) -> f32 {
     }
 }
 
+fn f4(v: vec4<f32>, a: f32, b: f32) -> vec4<f32> {
+    return vec4<f32>(f(v.x, a, b), f(v.y, a, b), f(v.z, a, b), f(v.w, a, b));
+}
+
 @compute @workgroup_size(256)
 fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
-    let i = global_index(wg, lid);
-    if (i >= p.n) { return; }
-    y[i] = f(x[i], p.arg0, p.arg1);
+    let i = global_index(wg, lid);   // elements 4i .. 4i + 3
+    if (4u * i >= p.n) { return; }
+    let v = f4(x[i], p.arg0, p.arg1);
+    if (whole_run(i, p.n)) {
+        y[i] = v;
+    } else {
+        y[i] = select(y[i], v, run_mask(i, p.n));   // elements at n and after stay
+    }
 }

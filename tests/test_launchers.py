@@ -7,6 +7,7 @@ through each of its branches, and every dispatch's fields are checked against
 the struct: the same names in the same order, an int for each u32 / i32 and a
 float for each f32. Every kernel in shaders/ must be launched by some primitive.
 """
+import math
 import os
 import struct
 
@@ -123,6 +124,23 @@ def test_every_kernel_is_launched(calls):
     kernels = {f[:-5] for f in os.listdir(SHADER_DIR) if f.endswith(".wgsl")}
     assert {kernel for kernel, _, _ in calls} == kernels, \
         "a kernel in shaders/ that no launcher runs belongs in bench/shaders/ or nowhere"
+
+
+def test_binary_takes_runs_of_four_when_no_operand_is_walked_by_index():
+    """binary.wgsl's `runs` entry point: same shapes, or a single value on either side;
+    `main` (the general walk) for every other broadcast."""
+    be = RecordingBackend()
+    a = be.empty
+    cases = {"runs": [((2, 5), (2, 5), (2, 5)), ((2, 5), (), (2, 5)), ((), (2, 5), (2, 5)),
+                      ((1,), (7,), (7,)), ((), (), ())],
+             "main": [((2, 5), (5,), (2, 5)), ((2, 5), (2, 1), (2, 5)),
+                      ((2, 1), (1, 5), (2, 5))]}
+    for entry, shapes in cases.items():
+        for a_shape, b_shape, out_shape in shapes:
+            be.calls.clear()
+            be.binary("add", a(math.prod(a_shape)), a_shape, a(math.prod(b_shape)), b_shape,
+                      out_shape)
+            assert be.calls[0][1] == entry, f"{a_shape} with {b_shape}"
 
 
 def test_layout_follows_wgsl_alignment():

@@ -102,6 +102,38 @@ def test_scalar_arithmetic(device, expr):
     check_op(fn, None, device=device, inputs=[x])
 
 
+# -- runs of four: unary.wgsl, and binary.wgsl's `runs` for same shapes or a scalar operand,
+# take four elements per invocation. Sizes that end part-way through a run (4k+1, 4k+2,
+# 4k+3; 1025: one run into a second workgroup of 256 runs) catch a wrong last run.
+
+RUN_TAILS = (1, 2, 3, 4, 5, 66, 67, 1025)
+
+
+@pytest.mark.parametrize("n", RUN_TAILS)
+def test_unary_in_runs_of_four(device, n):
+    # scale, add_scalar, relu, sigmoid forward; mul, relu_grad, sigmoid_grad backward
+    check_op(lambda x: (x * 1.5 + 0.5).relu().sigmoid(), None, [(n,)], device)
+
+
+RUN_SHAPES = [shapes for n in RUN_TAILS
+              for shapes in [((n,), (n,)), ((n,), ()), ((), (n,)), ((1,), (n,)), ((3, n), (3, n))]]
+
+
+@pytest.mark.parametrize("shapes", RUN_SHAPES, ids=_id)
+def test_binary_in_runs_of_four(device, shapes):
+    check_op(lambda a, b: (a - b) * b, None, shapes, device)
+
+
+@pytest.mark.parametrize("n", (1, 3, 5, 67))
+@pytest.mark.parametrize("op", ["add_", "sub_", "mul_", "div_"])
+def test_in_place_in_runs_of_four(device, op, n):
+    # the in-place ops run a fresh kernel output and rebind the tensor to it
+    for other in [(n,), (), (1,)]:
+        check_op(lambda a, b: getattr(a, op)(b), None, [(n,), other], device, grad=False,
+                 away_from_zero=0.5)
+    check_op(lambda a: getattr(a, op)(2.5), None, [(n,)], device, grad=False)
+
+
 # -- element-wise unary ------------------------------------------------------------------------
 
 UNARY = {

@@ -134,7 +134,12 @@ def check(inputs):
     x = eg.tensor(inputs)
     results = {"gelu": F.gelu(x), "gelu_tanh": F.gelu(x, approximate="tanh"), "silu": F.silu(x),
                "softplus": F.softplus(x, 2.0, 5.0), "hardtanh": F.hardtanh(x),
-               "softmax": x.reshape(2, 3).softmax(-1), "sum": x.sum()}
+               "softmax": x.reshape(2, 3).softmax(-1), "sum": x.sum(),
+               # runs of four ending part-way (5, 1 elements), a scalar on either side,
+               # and a broadcast that takes binary.wgsl's general walk
+               "runs_5": eg.tensor(inputs[:5]).relu() * eg.tensor(inputs[1:6]) - eg.tensor(2.0),
+               "runs_1": eg.tensor(3.0) / eg.tensor(inputs[4:5]),
+               "bias": x.reshape(2, 3) + eg.tensor(inputs[:3])}
     return json.dumps({"device": eg.get_device(), "compiled": compiled,
                        "values": {k: v.tolist() for k, v in results.items()}})
 '''
@@ -148,21 +153,24 @@ def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
     import numpy as np
 
     from browser_harness import chromium, run_in_pyodide, running_server
+    inputs = [-3.0, -0.5, 0.0, 0.25, 1.5, 7.0]
     with running_server() as url, chromium(webgpu=True) as browser:
         page = browser.new_page()
         page.goto(url + "/datasets.json")
-        result = json.loads(run_in_pyodide(page, BROWSER_CHECK, "check",
-                                           [-3.0, -0.5, 0.0, 0.25, 1.5, 7.0]))
+        result = json.loads(run_in_pyodide(page, BROWSER_CHECK, "check", inputs))
     print(f"  {result['device']}: {len(result['compiled'])} entry points compiled")
     expected = {f"{k}:{e}" for k in KERNELS for e in ENTRY.findall(load_shader(k))}
     assert set(result["compiled"]) == expected
     eg.set_device("cpu")
     F = eg.nn.functional
-    x = eg.tensor([-3.0, -0.5, 0.0, 0.25, 1.5, 7.0])
+    x = eg.tensor(inputs)
     reference = {"gelu": F.gelu(x), "gelu_tanh": F.gelu(x, approximate="tanh"),
                  "silu": F.silu(x), "softplus": F.softplus(x, 2.0, 5.0),
                  "hardtanh": F.hardtanh(x), "softmax": x.reshape(2, 3).softmax(-1),
-                 "sum": x.sum()}
+                 "sum": x.sum(),
+                 "runs_5": eg.tensor(inputs[:5]).relu() * eg.tensor(inputs[1:6]) - eg.tensor(2.0),
+                 "runs_1": eg.tensor(3.0) / eg.tensor(inputs[4:5]),
+                 "bias": x.reshape(2, 3) + eg.tensor(inputs[:3])}
     for name, ref in reference.items():
         np.testing.assert_allclose(result["values"][name], ref.tolist(), rtol=1e-5, atol=1e-6,
                                    err_msg=name)

@@ -10,7 +10,7 @@ adapter kind and shape:
 
     kind          adapters                          matmul          reduce (rows)
     "gpu"         every hardware adapter            tiled64         workgroup tree
-    "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x16   one invocation per row
+    "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x32   one invocation per row
     "cpu"         lavapipe / llvmpipe, other CPUs   blocked 16x16   one invocation per row
 
     kind          conv2d (implicit GEMM)

@@ -10,3 +10,9 @@
 fn run_mask(i: u32, n: u32) -> vec4<bool> {
     return vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n);
 }
+
+// Whether all of run i lies below n: it can be stored whole, without reading back
+// the old values to keep (only the last run of a kernel cannot).
+fn whole_run(i: u32, n: u32) -> bool {
+    return 4u * i + 4u <= n;
+}

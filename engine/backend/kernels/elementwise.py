@@ -1,11 +1,23 @@
 """Launchers for engine/ops/elementwise.py: unary and binary ops (shaders/unary.wgsl,
 binary.wgsl; which `case` runs is the op's code in ../elementwise_table.py) and
-dtype casts (cast.wgsl)."""
+dtype casts (cast.wgsl). unary and binary's `runs` entry point take four elements per
+invocation (shaders/common/vec4_runs.wgsl): `-(-n // 4)` threads."""
 import math
 
 from ..base import FLOAT32
 from ..elementwise_table import UNARY, BINARY
 from .shape import MAX_DIMS, broadcast_strides, collapse
+
+
+def _runs(n):
+    """Invocations for a kernel that takes its arrays as runs of four."""
+    return -(-n // 4)
+
+
+def _one_walk(shape, *strides):
+    """Whether binary.wgsl's `runs` entry point can do it: after collapse, at most one dim,
+    which each operand walks (stride 1) or holds still (stride 0, a single value)."""
+    return len(shape) <= 1 and all(s in (0, 1) for st in strides for s in st)
 
 
 def _scalars(args):
@@ -18,7 +30,7 @@ class ElementwiseKernels:
     def unary(self, op, x, *args):
         out = self._alloc(x.numel, x.dtype)
         arg0, arg1 = _scalars(args)
-        self._run("unary", [x, out], dict(n=x.numel, arg0=arg0, arg1=arg1), x.numel,
+        self._run("unary", [x, out], dict(n=x.numel, arg0=arg0, arg1=arg1), _runs(x.numel),
                   constants={"OP": UNARY[op].code})
         return out
 
@@ -33,7 +45,11 @@ class ElementwiseKernels:
         arg0, arg1 = _scalars(args)
         params = dict(n=n, ndim=len(shape), arg0=arg0, arg1=arg1, shape=shape,
                       a_strides=sa, b_strides=sb)
-        self._run("binary", [a, b, out], params, n, constants={"OP": BINARY[op].code})
+        constants = {"OP": BINARY[op].code}
+        if _one_walk(shape, sa, sb):   # same shapes, or a scalar operand
+            self._run("binary", [a, b, out], params, _runs(n), entry="runs", constants=constants)
+        else:
+            self._run("binary", [a, b, out], params, n, constants=constants)
         return out
 
     def cast(self, x, dtype):
