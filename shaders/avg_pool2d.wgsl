@@ -15,10 +15,8 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     let win = window_of(i);
     var acc = 0.0;
     if (p.k0 > 0u) { acc = out[i]; }   // go on from the previous dispatch
-    var at = grid_start(p.k0, p.kw);
     for (var k = p.k0; k < p.k1; k++) {
-        let q = window_pixel(win, at);
-        at = grid_next(at, p.kw);
+        let q = window_pixel(win, k);
         if (q >= 0) { acc += x[win.base + u32(q)]; }   // padding adds 0
     }
     if (p.k1 == p.kh * p.kw) { acc /= f32(p.kh * p.kw); }   // the last part: the mean

@@ -22,10 +22,8 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
         best_i = u32(indices[i]);
     }
     var best = x[win.base + best_i];
-    var at = grid_start(p.k0, p.kw);
     for (var k = p.k0; k < p.k1; k++) {
-        let q = window_pixel(win, at);
-        at = grid_next(at, p.kw);
+        let q = window_pixel(win, k);
         // strictly greater: ties keep the first, like PyTorch
         if (q >= 0 && x[win.base + u32(q)] > best) {
             best = x[win.base + u32(q)];

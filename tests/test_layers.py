@@ -18,7 +18,6 @@ import torch.nn.functional as TF
 import engine as eg
 from engine import nn
 import engine.nn.functional as F
-from engine.backend.kernels import pool as pool_launchers
 from helpers import assert_close, check_op, make_input
 
 
@@ -108,29 +107,6 @@ def test_pool2d_in_slices(device, kind, case, monkeypatch):
     ours = {"max": F.max_pool2d, "avg": F.avg_pool2d}[kind]
     theirs = {"max": TF.max_pool2d, "avg": TF.avg_pool2d}[kind]
     check_op(lambda x: ours(x, k, s, p), lambda x: theirs(x, k, s, p), [shape], device)
-
-
-@pytest.mark.parametrize("case", POOL_CASES[:6], ids=_pool_id)
-@pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pool2d_with_integer_division(device, kind, case, monkeypatch):
-    # the GPU kernels divide indices in floats below 2^21 (shaders/common/pool.wgsl's
-    # FLOAT_DIVISION): here they take the u32 path that bigger tensors take
-    monkeypatch.setattr(pool_launchers, "FLOAT_DIVISION_BELOW", 0)
-    shape, k, s, p = case
-    ours = {"max": F.max_pool2d, "avg": F.avg_pool2d}[kind]
-    theirs = {"max": TF.max_pool2d, "avg": TF.avg_pool2d}[kind]
-    check_op(lambda x: ours(x, k, s, p), lambda x: theirs(x, k, s, p), [shape], device)
-
-
-@pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pool2d_float_division_at_its_bound(device, kind):
-    # the padded input just under 2^21 pixels: the largest indices the float path
-    # divides (a quotient off by one would move a gradient to the wrong pixel)
-    shape = (1, 8, 496, 524)
-    assert 8 * (496 + 2) * (524 + 2) < pool_launchers.FLOAT_DIVISION_BELOW
-    ours = {"max": F.max_pool2d, "avg": F.avg_pool2d}[kind]
-    theirs = {"max": TF.max_pool2d, "avg": TF.avg_pool2d}[kind]
-    check_op(lambda x: ours(x, 3, 2, 1), lambda x: theirs(x, 3, 2, 1), [shape], device)
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@
 // Window o spans [o * stride, o * stride + kernel), so o > (pos - kernel) / stride
 // and o <= pos / stride.
 fn covering(pos: u32, kernel: u32, stride: u32, count: u32) -> vec2<u32> {
-    let first = select(0u, divide(pos - kernel, stride) + 1u, pos >= kernel);
-    return vec2<u32>(first, min(divide(pos, stride) + 1u, count));
+    let first = select(0u, (pos - kernel) / stride + 1u, pos >= kernel);
+    return vec2<u32>(first, min(pos / stride + 1u, count));
 }
 
 // The sum over the windows o containing input pixel i of window_share(o, pixel) (each
@@ -17,19 +17,16 @@ fn covering(pos: u32, kernel: u32, stride: u32, count: u32) -> vec2<u32> {
 // are); the walk covers that grid, k = r * across + c. Reads the kernel's `dx` to go
 // on from the previous dispatch.
 fn gather_windows(i: u32) -> f32 {
-    let plane = divide(i, p.in_h * p.in_w);
-    let pixel = i - plane * p.in_h * p.in_w;          // h * in_w + w
-    let h = divide(pixel, p.in_w);
-    let rows = covering(h + p.ph, p.kh, p.sh, p.out_h);
-    let cols = covering(pixel - h * p.in_w + p.pw, p.kw, p.sw, p.out_w);
-    let across = min(divide(p.kw + p.sw - 1u, p.sw), p.out_w);
+    let pixel = i % (p.in_h * p.in_w);
+    let plane = i / (p.in_h * p.in_w);
+    let rows = covering(pixel / p.in_w + p.ph, p.kh, p.sh, p.out_h);
+    let cols = covering(pixel % p.in_w + p.pw, p.kw, p.sw, p.out_w);
+    let across = min((p.kw + p.sw - 1u) / p.sw, p.out_w);
     var acc = 0.0;
     if (p.k0 > 0u) { acc = dx[i]; }
-    var at = grid_start(p.k0, across);
     for (var k = p.k0; k < p.k1; k++) {
-        let oh = rows.x + at.x;
-        let ow = cols.x + at.y;
-        at = grid_next(at, across);
+        let oh = rows.x + k / across;
+        let ow = cols.x + k % across;
         if (oh >= rows.y || ow >= cols.y) { continue; }   // fewer windows at the edges
         acc += window_share((plane * p.out_h + oh) * p.out_w + ow, pixel);
     }

@@ -11,11 +11,6 @@ def _windows_per_pixel(kernel, stride, out_hw):
     return math.prod(min(-(-k // s), o) for k, s, o in zip(kernel, stride, out_hw))
 
 
-# Below this, every index the pooling kernels divide is exact in f32 and they may divide
-# in floats (shaders/common/pool.wgsl's FLOAT_DIVISION says why).
-FLOAT_DIVISION_BELOW = 2 ** 21
-
-
 class PoolKernels:
     POOL_SLICE = 16384   # most window pixels (or windows, backward) one pool dispatch walks
 
@@ -24,15 +19,12 @@ class PoolKernels:
         """A pooling kernel whose threads each walk `steps` positions: in slices of at
         most POOL_SLICE, one dispatch each, every one going on from the last (lavapipe
         stops a thread after 65,535 loop iterations; a global pool can have more)."""
-        largest = planes * max(in_hw[0] + 2 * padding[0], out_hw[0]) \
-            * max(in_hw[1] + 2 * padding[1], out_hw[1])
-        constants = {"FLOAT_DIVISION": largest < FLOAT_DIVISION_BELOW}
         for k0 in range(0, steps, self.POOL_SLICE):
             params = dict(planes=planes, in_h=in_hw[0], in_w=in_hw[1], out_h=out_hw[0],
                           out_w=out_hw[1], kh=ksize[0], kw=ksize[1], sh=stride[0],
                           sw=stride[1], ph=padding[0], pw=padding[1], k0=k0,
                           k1=min(steps, k0 + self.POOL_SLICE))
-            self._run(kernel, arrays, params, threads, constants=constants)
+            self._run(kernel, arrays, params, threads)
 
     def max_pool2d(self, x, planes, in_hw, out_hw, kernel, stride, padding):
         n = planes * out_hw[0] * out_hw[1]
