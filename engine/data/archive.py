@@ -33,7 +33,7 @@ import zipfile
 from .datasets import FILES
 from .idx import IdxFormatError, read_idx
 from .mnist import ImageBytes
-from .png import PngError, decode_png, fit_grey
+from .png import PngError, border_indices, decode_png, fit_grey
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 SPLIT_FOLDERS = ("train", "test")
@@ -258,7 +258,7 @@ def ink_bright(pixels, h, w):
     """MNIST's convention is bright ink on a black background (and so is the drawing pad).
     Images drawn dark on white are turned over, judged by the mean of their borders."""
     count = len(pixels) // (h * w)
-    border = [r * w + c for r in range(h) for c in range(w) if r in (0, h - 1) or c in (0, w - 1)]
+    border = border_indices(h, w)
     total = sum(pixels[k * h * w + i] for k in range(count) for i in border)
     if count and total / (count * len(border)) > 127:
         return pixels.translate(bytes(range(255, -1, -1)))

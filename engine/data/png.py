@@ -148,9 +148,14 @@ def fitted_size(height, width, size):
     return out_h, max(1, (2 * width * out_h + height) // (2 * height))
 
 
+def border_indices(height, width):
+    """Where an image's outermost pixels are, row by row (r * width + c)."""
+    return [r * width + c for r in range(height) for c in range(width)
+            if r in (0, height - 1) or c in (0, width - 1)]
+
+
 def border_median(pixels, height, width):
     """The median of an image's outermost pixels: its background, even where a stroke
     touches the edge."""
-    border = [pixels[r * width + c] for r in range(height) for c in range(width)
-              if r in (0, height - 1) or c in (0, width - 1)]
-    return sorted(border)[len(border) // 2]
+    border = sorted(pixels[i] for i in border_indices(height, width))
+    return border[len(border) // 2]

@@ -8,3 +8,9 @@ Each defines a mixin class; gpu.GPUBackend combines them with the runtime
 (../runtime.py: buffers, caches, lazy submission), which they reach through
 `self._alloc` and `self._run`.
 """
+
+
+def runs_of_four(n):
+    """Invocations for a kernel that takes its arrays as runs of four floats, one run
+    each (shaders/common/vec4_runs.wgsl): the optimizers, unary, binary's `runs`."""
+    return -(-n // 4)

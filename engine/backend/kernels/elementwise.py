@@ -1,17 +1,13 @@
 """Launchers for engine/ops/elementwise.py: unary and binary ops (shaders/unary.wgsl,
 binary.wgsl; which `case` runs is the op's code in ../elementwise_table.py) and
 dtype casts (cast.wgsl). unary and binary's `runs` entry point take four elements per
-invocation (shaders/common/vec4_runs.wgsl): `-(-n // 4)` threads."""
+invocation (shaders/common/vec4_runs.wgsl)."""
 import math
 
 from ..base import FLOAT32
 from ..elementwise_table import UNARY, BINARY
+from . import runs_of_four
 from .shape import MAX_DIMS, broadcast_strides, collapse
-
-
-def _runs(n):
-    """Invocations for a kernel that takes its arrays as runs of four."""
-    return -(-n // 4)
 
 
 def _one_walk(shape, *strides):
@@ -30,7 +26,7 @@ class ElementwiseKernels:
     def unary(self, op, x, *args):
         out = self._alloc(x.numel, x.dtype)
         arg0, arg1 = _scalars(args)
-        self._run("unary", [x, out], dict(n=x.numel, arg0=arg0, arg1=arg1), _runs(x.numel),
+        self._run("unary", [x, out], dict(n=x.numel, arg0=arg0, arg1=arg1), runs_of_four(x.numel),
                   constants={"OP": UNARY[op].code})
         return out
 
@@ -47,7 +43,8 @@ class ElementwiseKernels:
                       a_strides=sa, b_strides=sb)
         constants = {"OP": BINARY[op].code}
         if _one_walk(shape, sa, sb):   # same shapes, or a scalar operand
-            self._run("binary", [a, b, out], params, _runs(n), entry="runs", constants=constants)
+            self._run("binary", [a, b, out], params, runs_of_four(n), entry="runs",
+                      constants=constants)
         else:
             self._run("binary", [a, b, out], params, n, constants=constants)
         return out

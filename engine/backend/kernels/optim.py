@@ -3,6 +3,7 @@
 bias corrections change every step, so each parameter's uniform is a "slot" the
 runtime rewrites in place (its bind group stays cached). Each takes its arrays as runs
 of four floats, an invocation per run (shaders/common/vec4_runs.wgsl)."""
+from . import runs_of_four
 
 
 class OptimKernels:
@@ -11,7 +12,7 @@ class OptimKernels:
         params = dict(n=numel, lr=float(lr), momentum=float(momentum),
                       dampening=float(dampening), weight_decay=float(weight_decay),
                       nesterov=int(nesterov), first_step=int(first_step))
-        self._run("sgd", [p, g, self._or_dummy(velocity)], params, -(-numel // 4),
+        self._run("sgd", [p, g, self._or_dummy(velocity)], params, runs_of_four(numel),
                   constants={"MOMENTUM": velocity is not None}, slot=("sgd", p.serial))
 
     def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
@@ -20,11 +21,12 @@ class OptimKernels:
                       eps=float(eps), weight_decay=float(weight_decay),
                       bc1=float(1 - beta1 ** step), bc2=float(1 - beta2 ** step),
                       decoupled=int(decoupled))
-        self._run("adam", [p, g, m, v], params, -(-numel // 4), slot=("adam", p.serial))
+        self._run("adam", [p, g, m, v], params, runs_of_four(numel), slot=("adam", p.serial))
 
     def adagrad_step(self, p, g, sum_sq, numel, clr, eps, weight_decay):
         params = dict(n=numel, clr=float(clr), eps=float(eps), weight_decay=float(weight_decay))
-        self._run("adagrad", [p, g, sum_sq], params, -(-numel // 4), slot=("adagrad", p.serial))
+        self._run("adagrad", [p, g, sum_sq], params, runs_of_four(numel),
+                  slot=("adagrad", p.serial))
 
     def rmsprop_step(self, p, g, square_avg, grad_avg, buf, numel, lr, alpha, eps, weight_decay,
                      momentum):
@@ -33,6 +35,6 @@ class OptimKernels:
         # absent optional state is bound but never read (CENTERED / MOMENTUM say so); two
         # different dummies, as both bindings are writable (see _or_dummy)
         self._run("rmsprop", [p, g, square_avg, self._or_dummy(grad_avg), self._or_dummy(buf, 1)],
-                  params, -(-numel // 4),
+                  params, runs_of_four(numel),
                   constants={"CENTERED": grad_avg is not None, "MOMENTUM": buf is not None},
                   slot=("rmsprop", p.serial))
