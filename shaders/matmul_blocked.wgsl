@@ -1,5 +1,6 @@
 // C[z] = op(A[z]) @ op(B[z]) (+ bias), register-blocked, with no workgroup memory:
-// the matrix product for CPU-backed adapters (SwiftShader in Chrome, lavapipe).
+// the matrix product for CPU-backed adapters (lavapipe; matmul_scalar.wgsl is
+// SwiftShader's).
 //
 // Every workgroup computes a 32 x 64 tile of C, and each of its invocations a
 // block of that tile held in named vec4 accumulators (never an indexed array).
@@ -8,7 +9,6 @@
 //   block_4x8     8x8 invocations,  each  4 rows x  8 columns (1 Block)
 //   block_8x16    4x4 invocations,  each  8 rows x 16 columns (2 x 2 Blocks)
 //   block_16x16   4x2 invocations,  each 16 rows x 16 columns (4 x 2 Blocks)
-//   block_16x32   2x2 invocations,  each 16 rows x 32 columns (4 x 4 Blocks)
 //
 // An invocation walks k four at a time: it reads a 4x4 slab of op(A) and a 4x8
 // slab of op(B) per Block row / column as vec4s, along whichever axis is
@@ -20,14 +20,12 @@
 // invocations on one thread, and every workgroupBarrier() makes all of them save
 // their state and switch, so matmul.wgsl (tiles staged in workgroup memory between
 // two barriers) spends its time switching; the CPU's caches already do what
-// workgroup memory does on a GPU. Why larger blocks on SwiftShader: its JIT
-// (Subzero) reads a storage buffer one float per invocation at a time (a gather),
-// so the cost is the number of floats each invocation loads per multiply-add:
-// (R + C) / (R * C) for an R x C block; a 16x16 block loads half as much per
-// multiply-add as an 8x16 one and a third of a 4x8, and a 16x32 block a quarter
-// less than a 16x16 (its accumulators spill to the stack either way, and a spilled
-// accumulator is a plain vector load, not a gather). On lavapipe (LLVM, 8 lanes of
-// AVX2) the spills cost more than the loads save: 16x16 is the fastest there.
+// workgroup memory does on a GPU. Why larger blocks: the cost is the number of
+// floats each invocation loads per multiply-add, (R + C) / (R * C) for an R x C block,
+// as long as its accumulators fit: on lavapipe (LLVM, 8 lanes of AVX2) 16x16 is the
+// fastest (16x32 ran at half its speed: its spills cost more than the loads save).
+// SwiftShader reads every float as a gather whatever the type, so vec4 loads buy it
+// nothing, and a small block of accumulators matters more: matmul_scalar.wgsl.
 // engine/backend/kernel_choice.py picks the entry point; BENCHMARKS.md has the figures.
 //
 // Split-K: workgroup z = slice * batch + b sums k in [slice * k_chunk, ...) into its
@@ -291,40 +289,4 @@ fn block_16x16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     store(q, q.m + 4u, q.n, acc10);   store(q, q.m + 4u, q.n + 8u, acc11);
     store(q, q.m + 8u, q.n, acc20);   store(q, q.m + 8u, q.n + 8u, acc21);
     store(q, q.m + 12u, q.n, acc30);  store(q, q.m + 12u, q.n + 8u, acc31);
-}
-
-@compute @workgroup_size(2, 2)
-fn block_16x32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let q = place(wid, lid, 16u, 32u);
-    let r = a_rows16(q);
-    let c0 = b_cols(q, q.n);
-    let c1 = b_cols(q, q.n + 8u);
-    let c2 = b_cols(q, q.n + 16u);
-    let c3 = b_cols(q, q.n + 24u);
-    var acc00 = Block();  var acc01 = Block();  var acc02 = Block();  var acc03 = Block();
-    var acc10 = Block();  var acc11 = Block();  var acc12 = Block();  var acc13 = Block();
-    var acc20 = Block();  var acc21 = Block();  var acc22 = Block();  var acc23 = Block();
-    var acc30 = Block();  var acc31 = Block();  var acc32 = Block();  var acc33 = Block();
-    for (var k = q.k_begin; k < q.k_end; k += 4u) {
-        let b0 = b_slab(c0, k, q.k_end);
-        let b1 = b_slab(c1, k, q.k_end);
-        let b2 = b_slab(c2, k, q.k_end);
-        let b3 = b_slab(c3, k, q.k_end);
-        let a0 = a_slab(r.r0, k, q.k_end);
-        mac(&acc00, a0, b0);  mac(&acc01, a0, b1);  mac(&acc02, a0, b2);  mac(&acc03, a0, b3);
-        let a1 = a_slab(r.r1, k, q.k_end);
-        mac(&acc10, a1, b0);  mac(&acc11, a1, b1);  mac(&acc12, a1, b2);  mac(&acc13, a1, b3);
-        let a2 = a_slab(r.r2, k, q.k_end);
-        mac(&acc20, a2, b0);  mac(&acc21, a2, b1);  mac(&acc22, a2, b2);  mac(&acc23, a2, b3);
-        let a3 = a_slab(r.r3, k, q.k_end);
-        mac(&acc30, a3, b0);  mac(&acc31, a3, b1);  mac(&acc32, a3, b2);  mac(&acc33, a3, b3);
-    }
-    store(q, q.m, q.n, acc00);  store(q, q.m, q.n + 8u, acc01);
-    store(q, q.m, q.n + 16u, acc02);  store(q, q.m, q.n + 24u, acc03);
-    store(q, q.m + 4u, q.n, acc10);  store(q, q.m + 4u, q.n + 8u, acc11);
-    store(q, q.m + 4u, q.n + 16u, acc12);  store(q, q.m + 4u, q.n + 24u, acc13);
-    store(q, q.m + 8u, q.n, acc20);  store(q, q.m + 8u, q.n + 8u, acc21);
-    store(q, q.m + 8u, q.n + 16u, acc22);  store(q, q.m + 8u, q.n + 24u, acc23);
-    store(q, q.m + 12u, q.n, acc30);  store(q, q.m + 12u, q.n + 8u, acc31);
-    store(q, q.m + 12u, q.n + 16u, acc32);  store(q, q.m + 12u, q.n + 24u, acc33);
 }

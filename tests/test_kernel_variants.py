@@ -220,13 +220,13 @@ def test_adapter_kinds():
 def test_matmul_plans_per_adapter(monkeypatch):
     monkeypatch.setattr(kernel_choice, "cores", lambda: 2)
     fwd = (1, 64, 256, 784)   # the MLP's first layer at batch 64
-    assert kernel_choice.matmul_plan(SWIFTSHADER, *fwd).variant == "blocked_16x32"
+    assert kernel_choice.matmul_plan(SWIFTSHADER, *fwd).variant == "scalar_8x8"
     assert kernel_choice.matmul_plan(LAVAPIPE, *fwd).variant == "blocked_16x16"
     plan = kernel_choice.matmul_plan(H100, *fwd)
     assert plan.variant == "tiled64"
     # 4 tiles of 64x64 on a GPU: K cut into 3 slices of >= 256, one more layer of tiles each
     assert (plan.slices, plan.k_chunk, plan.groups) == (3, 272, (4, 1, 3))
-    # on 2 cores, 2 x 4 tiles are enough: no split
+    # on 2 cores, 2 x 8 tiles of 32x32 are enough: no split
     assert kernel_choice.matmul_plan(SWIFTSHADER, *fwd).slices == 1
     # a small output with a long K is split on a CPU too, a short K never
     assert kernel_choice.matmul_plan(LAVAPIPE, 1, 16, 10, 4096).slices == 4

@@ -115,13 +115,38 @@ def test_the_browser_gets_common_and_no_bench_kernels():
     assert not any("im2col" in n for n in names)
 
 
+# (M, N, K, trans_a, trans_b, bias, K-slices or 0 for the plan's own): sizes that
+# divide no tile, each operand transposed, a bias, and split-K
+MATMUL_CASES = [(13, 37, 29, False, False, True, 0), (13, 37, 29, True, True, False, 3),
+                (64, 10, 70, False, True, True, 0), (7, 9, 70, True, False, False, 2)]
+
 BROWSER_CHECK = r'''
-import json, os, re
+import array, json, os, random, re
 import engine as eg
 import engine.nn.functional as F
+from engine.backend import kernel_choice
 from engine.shaders import _DIR, load_shader
 
-def check(inputs):
+
+def matmul_variants(backend, cases):
+    """Every matmul variant forced in turn on every case: (inputs, {variant: outputs})."""
+    rng = random.Random(1)
+    inputs, outputs = [], {}
+    for M, N, K, ta, tb, bias, slices in cases:
+        inputs.append([[rng.uniform(-1, 1) for _ in range(n)] for n in (M * K, K * N, N)])
+    for variant in sorted(kernel_choice.MATMUL_VARIANTS):
+        outputs[variant] = []
+        for (M, N, K, ta, tb, bias, slices), (a, b, c) in zip(cases, inputs):
+            up = lambda v: backend.upload(array.array("f", v))
+            force = {"matmul": variant} if not slices else {"matmul": variant,
+                                                                 "matmul_slices": slices}
+            with kernel_choice.forced(**force):
+                out = backend.matmul(up(a), up(b), 1, M, N, K, trans_a=ta, trans_b=tb,
+                                     bias=up(c) if bias else None)
+            outputs[variant].append(array.array("f", backend.download(out)).tolist())
+    return inputs, outputs
+
+def check(inputs, cases):
     eg.set_device("gpu")
     backend = eg.tensor([0.0]).backend
     compiled = []
@@ -140,8 +165,10 @@ def check(inputs):
                "runs_5": eg.tensor(inputs[:5]).relu() * eg.tensor(inputs[1:6]) - eg.tensor(2.0),
                "runs_1": eg.tensor(3.0) / eg.tensor(inputs[4:5]),
                "bias": x.reshape(2, 3) + eg.tensor(inputs[:3])}
+    matmul_inputs, matmul_outputs = matmul_variants(backend, cases)
     return json.dumps({"device": eg.get_device(), "compiled": compiled,
-                       "values": {k: v.tolist() for k, v in results.items()}})
+                       "values": {k: v.tolist() for k, v in results.items()},
+                       "matmul_inputs": matmul_inputs, "matmul": matmul_outputs})
 '''
 
 @pytest.mark.browser
@@ -157,7 +184,7 @@ def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
     with running_server() as url, chromium(webgpu=True) as browser:
         page = browser.new_page()
         page.goto(url + "/datasets.json")
-        result = json.loads(run_in_pyodide(page, BROWSER_CHECK, "check", inputs))
+        result = json.loads(run_in_pyodide(page, BROWSER_CHECK, "check", inputs, MATMUL_CASES))
     print(f"  {result['device']}: {len(result['compiled'])} entry points compiled")
     expected = {f"{k}:{e}" for k in KERNELS for e in ENTRY.findall(load_shader(k))}
     assert set(result["compiled"]) == expected
@@ -174,3 +201,13 @@ def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
     for name, ref in reference.items():
         np.testing.assert_allclose(result["values"][name], ref.tolist(), rtol=1e-5, atol=1e-6,
                                    err_msg=name)
+    # every matmul variant, not only the one SwiftShader is given (a dispatch Chrome
+    # refuses leaves its output unwritten, which only a value check sees)
+    for variant, outputs in result["matmul"].items():
+        for (M, N, K, ta, tb, bias, _), (a, b, c), got in zip(MATMUL_CASES,
+                                                             result["matmul_inputs"], outputs):
+            a = np.array(a, np.float32).reshape((K, M) if ta else (M, K)).astype(np.float64)
+            b = np.array(b, np.float32).reshape((N, K) if tb else (K, N)).astype(np.float64)
+            ref = (a.T if ta else a) @ (b.T if tb else b) + (np.float32(c) if bias else 0)
+            np.testing.assert_allclose(np.array(got).reshape(M, N), ref, rtol=1e-4, atol=1e-4,
+                                       err_msg=f"{variant} {M}x{N}x{K} trans {ta} {tb}")

@@ -10,7 +10,7 @@ adapter kind and shape:
 
     kind          adapters                          matmul          reduce (rows)
     "gpu"         every hardware adapter            tiled64         workgroup tree
-    "swiftshader" SwiftShader (Chrome without GPU)  blocked 16x32   one invocation per row
+    "swiftshader" SwiftShader (Chrome without GPU)  scalar 8x8      one invocation per row
     "cpu"         lavapipe / llvmpipe, other CPUs   blocked 16x16   one invocation per row
 
     kind          conv2d (implicit GEMM)
@@ -92,14 +92,14 @@ MATMUL_VARIANTS = {
     "blocked_4x8": ("matmul_blocked", "block_4x8", 32, 64, 4),
     "blocked_8x16": ("matmul_blocked", "block_8x16", 32, 64, 4),
     "blocked_16x16": ("matmul_blocked", "block_16x16", 32, 64, 4),
-    "blocked_16x32": ("matmul_blocked", "block_16x32", 32, 64, 4),
+    "scalar_8x8": ("matmul_scalar", "block_8x8", 32, 32, 1),
 }
 MATMUL_BY_KIND = {
     "gpu": ("tiled64", "64x64 tiles staged in workgroup memory, 4x4 outputs per invocation "
                        "(15.8 TFLOP/s at 4096^2 on an H100, DESIGN.md)"),
-    "swiftshader": ("blocked_16x32", "no workgroup memory; 16x32 outputs per invocation load "
-                                     "the fewest floats per multiply-add (the MLP's products "
-                                     "1.15x 16x16's speed, 2.8x tiled64's)"),
+    "swiftshader": ("scalar_8x8", "no workgroup memory; 8x8 outputs per invocation read one "
+                                  "float at a time, four k per loop trip (the MLP's products "
+                                  "1.8x the 16x32 block it replaces, 5x tiled64)"),
     "cpu": ("blocked_16x16", "no workgroup memory; 16x16 outputs per invocation (the MLP's whole "
                              "training step 1.9-2.1x faster than tiled64 on lavapipe; 4x8 and "
                              "8x16 measured no faster, 16x32 half as fast)"),

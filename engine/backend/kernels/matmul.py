@@ -20,7 +20,7 @@ class MatmulKernels:
             # whole vec4 loads where every 4-float run of an operand starts on a multiple of 4
             constants["A_VEC"] = (M if trans_a else K) % 4 == 0
             constants["B_VEC"] = (K if trans_b else N) % 4 == 0
-        self._run(plan.kernel, [a, b, bias if bias is not None else a, out], params,
+        self._run(plan.kernel, [a, b, self._or_dummy(bias), out], params,
                   groups=plan.groups, entry=plan.entry, constants=constants)
         if plan.slices == 1:
             return out
