@@ -173,3 +173,67 @@ def test_fit_replays_and_trains_as_eager(device):
         histories.append(fit(model, loader, opt, epochs=2, log_every=2, progress=False,
                              jit=use_jit))
     assert histories[0] == histories[1]
+
+
+def sgd_run(use_jit, schedule, count_writes=None):
+    """(losses, weights) of an SGD run with momentum where the second linear layer first
+    gets a gradient on the second call (the recorded one, under jit), and where
+    schedule[i] = (lr of step i, whether step i runs the plain function in between)."""
+    eg.manual_seed(0)
+    first, second = nn.Linear(784, 10), nn.Linear(784, 10)
+    opt = optim.SGD(list(first.parameters()) + list(second.parameters()), lr=0.05,
+                    momentum=0.9)
+    calls = []
+
+    def step(x, y):
+        calls.append(1)
+        logits = first(x.flatten(1))
+        if len(calls) > 1:    # from the second call on (a recording keeps this branch)
+            logits = logits + second(x.flatten(1))
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    jitted = eg.jit(step) if use_jit else step
+    loader = iter(DataLoader(Digits(96), 8, shuffle=True))
+    losses = []
+    for i, (lr, plain) in enumerate(schedule):
+        opt.lr = lr
+        x, y = next(loader)
+        if count_writes is not None and i >= 2:
+            count_writes.append([])
+        losses.append((step if plain else jitted)(x, y).item())
+    weights = [p.numpy().copy() for p in list(first.parameters()) + list(second.parameters())]
+    return losses, weights
+
+
+@pytest.mark.gpu
+def test_sgd_replays_rewrite_its_uniforms_only_when_something_changed(gpu, monkeypatch):
+    """SGD's update kernels are given nothing that changes by itself from step to step,
+    so a replay's hook packs their uniforms only after a change: a new learning rate, an
+    eager step in between with another one, or the end of a parameter's first step (here
+    the second layer's first update is inside the recorded step). Replayed and eager
+    give the same losses and weights all along."""
+    schedule = [(0.05, False)] * 5 + [(0.02, False)] * 2 + [(0.5, True), (0.02, False),
+                                                           (0.02, False)]
+    eager, eager_weights = sgd_run(False, schedule)
+    writes = []
+    backend = type(eg.tensor([0.0]).backend)
+    real_update = backend.sgd_step
+
+    def counting_update(self, *args):
+        if writes:
+            writes[-1].append(self._uniforms_only)   # True: a replay's hook packing uniforms
+        real_update(self, *args)
+
+    monkeypatch.setattr(backend, "sgd_step", counting_update)
+    replayed, weights = sgd_run(True, schedule, count_writes=writes)
+    assert replayed == eager
+    assert all(np.array_equal(a, b) for a, b in zip(weights, eager_weights))
+    uniform_writes = [sum(step) for step in writes]   # per step from the third: packed uniforms
+    # from the third step: the first replay (the second layer's first step is over), 2
+    # unchanged, a new lr, unchanged, an eager step at lr 0.5 (its updates are not a
+    # hook's), back to 0.02, unchanged
+    assert uniform_writes == [4, 0, 0, 4, 0, 0, 4, 0], uniform_writes

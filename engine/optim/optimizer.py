@@ -24,6 +24,9 @@ _IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
 class Optimizer:
     buffer_names = ()   # the per-parameter device buffers in `state`, by PyTorch's names
     torch_flags = {}    # PyTorch's group keys that webgrad fixes, with their values
+    # True where what an update kernel is given depends on the groups' settings alone (no
+    # step counter, no state to count): a replay then rewrites nothing while they stay
+    settings_only = False
 
     def __init__(self, params, defaults):
         params = list(params)
@@ -41,6 +44,7 @@ class Optimizer:
             self.param_groups.append(full)
         self._check_something_trains()
         self.state = {}  # id(param) -> dict of device arrays and counters
+        self._written = None   # the settings the update kernels' uniforms were last given
 
     def _check_something_trains(self):
         """Frozen parameters (requires_grad False) are welcome, as in PyTorch: backward gives
@@ -94,10 +98,24 @@ class Optimizer:
         kernel per parameter. In a step that engine.jit records, the update kernels are
         in the recording; before each replay this runs again in "uniforms only" mode, to
         write the numbers that change per step (learning rate, bias corrections)."""
-        on_replay(self._update_all)
+        on_replay(self._before_replay)
         self._update_all()
 
+    def _before_replay(self):
+        """Write the update kernels' per-step numbers for the coming replay. A hook runs on
+        every replayed step, where microseconds count (six parameters' uniforms take ~70 us
+        to pack and compare natively): with `settings_only`, while no group's settings
+        have changed since the uniforms were last written (no new learning rate), there
+        is nothing to do."""
+        if self.settings_only and self._written == self._settings():
+            return
+        self._update_all()
+
+    def _settings(self):
+        return [[v for k, v in g.items() if k != "params"] for g in self.param_groups]
+
     def _update_all(self):
+        self._written = self._settings()
         for group, p, state in self._params_with_grad():
             self._update(group, p, state)
 
@@ -172,6 +190,7 @@ class Optimizer:
             group.update({k: (tuple(v) if k == "betas" else v) for k, v in saved.items()
                           if k != "params" and k not in self.torch_flags})
             group["params"] = kept
+        self._written = None   # new settings and state: a replay writes its uniforms again
         by_id = {id(p): p for p in params}
         for pid in [pid for pid in self.state if pid not in new_state]:
             del self.state[pid]              # as torch: the saved state replaces the whole state

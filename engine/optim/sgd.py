@@ -5,6 +5,7 @@ from .optimizer import Optimizer
 
 class SGD(Optimizer):
     buffer_names = ("momentum_buffer",)
+    settings_only = True   # what its kernel is given: the settings, and whether it is the first step
     torch_flags = dict(maximize=False, foreach=None, differentiable=False, fused=None)
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
@@ -20,6 +21,7 @@ class SGD(Optimizer):
         first = state.get("momentum_buffer") is None   # PyTorch's first step: buffer = grad
         if first and group["momentum"]:
             state["momentum_buffer"] = p.backend.empty(p.numel())
+            self._written = None   # this uniform says "first step": the next one must not
         p.backend.sgd_step(p.data, p.grad.data, state.get("momentum_buffer"), p.numel(),
                            group["lr"], group["momentum"], group["dampening"],
                            group["weight_decay"], group["nesterov"], first)
