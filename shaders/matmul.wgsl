@@ -17,17 +17,7 @@
 // lavapipe's limit of 65,535 loop iterations per invocation (k_chunk <= 32768
 // costs 34,816 here). Slice 0 adds the bias.
 //!include common/tile_product.wgsl
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-
-struct Params { M: u32, N: u32, K: u32, batch: u32, a_batch_stride: u32,
-                b_batch_stride: u32, k_chunk: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;   // bound to A when unused
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+//!include common/matmul_io.wgsl
 
 const TILE_K = 16u;
 

@@ -51,7 +51,7 @@ struct Params { M: u32, N: u32, K: u32, batch: u32, a_batch_stride: u32,
                 b_batch_stride: u32, k_chunk: u32 }
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;   // bound to A when unused
+@group(0) @binding(2) var<storage, read> bias: array<f32>;   // a dummy when unused
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 

@@ -19,17 +19,7 @@
 // Split-K, clamping and bias as in matmul_blocked.wgsl: workgroup z = slice * batch + b
 // sums k in [slice * k_chunk, ...) into its own copy of C (slice 0 adds the bias);
 // rows and columns past the edge of C read the last valid one and are never stored.
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-
-struct Params { M: u32, N: u32, K: u32, batch: u32, a_batch_stride: u32,
-                b_batch_stride: u32, k_chunk: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;   // a dummy when unused
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+//!include common/matmul_io.wgsl
 
 const TILE_M = 32u;   // 4 x 4 invocations of 8 x 8
 const TILE_N = 32u;
