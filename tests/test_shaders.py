@@ -3,7 +3,8 @@
 Shared code lives once in shaders/common/ and is pulled in by `//!include` lines;
 these tests check that the includes resolve (recursively, each file once, cycles
 reported with their chain), that every kernel and entry point compiles on the GPU
-adapter, and that the browser's zip carries shaders/common/ but no bench-only kernel.
+adapter and in Chromium (where every matmul variant's values are checked too), and
+that the browser's zip carries shaders/common/ but no bench-only kernel.
 """
 import os
 import re
@@ -166,15 +167,28 @@ def check(inputs, cases):
                "runs_1": eg.tensor(3.0) / eg.tensor(inputs[4:5]),
                "bias": x.reshape(2, 3) + eg.tensor(inputs[:3])}
     matmul_inputs, matmul_outputs = matmul_variants(backend, cases)
+    # a dispatch WebGPU refuses (one buffer bound to two writable bindings) must not pass
+    # silently: the next read-back raises with the browser's message, and only once
+    p = eg.tensor([1.0, 2.0, 3.0, 4.0])
+    backend.sgd_step(p.data, p.data, p.data, 4, 0.1, 0.9, 0.0, 0.0, False, False)
+    try:
+        p.tolist()
+        refused = None
+    except RuntimeError as err:
+        refused = str(err)
+    after = eg.tensor([5.0]).tolist()
     return json.dumps({"device": eg.get_device(), "compiled": compiled,
                        "values": {k: v.tolist() for k, v in results.items()},
-                       "matmul_inputs": matmul_inputs, "matmul": matmul_outputs})
+                       "matmul_inputs": matmul_inputs, "matmul": matmul_outputs,
+                       "refused": refused, "after": after})
 '''
 
 @pytest.mark.browser
 def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
     """Chrome's WGSL compiler (Tint) is stricter than wgpu's (uniformity, literals): every
-    entry point of every kernel must compile there too, from the zip the page loads."""
+    entry point of every kernel must compile there too, from the zip the page loads. In
+    the same page: element-wise values, every matmul variant's values, and a dispatch
+    Chrome refuses raising at the next read-back (one browser for all of it)."""
     import json
 
     import numpy as np
@@ -201,6 +215,8 @@ def test_every_kernel_compiles_in_chromium_and_includes_resolve_in_pyodide():
     for name, ref in reference.items():
         np.testing.assert_allclose(result["values"][name], ref.tolist(), rtol=1e-5, atol=1e-6,
                                    err_msg=name)
+    assert result["refused"] and "WebGPU refused" in result["refused"], result["refused"]
+    assert result["after"] == [5.0]
     # every matmul variant, not only the one SwiftShader is given (a dispatch Chrome
     # refuses leaves its output unwritten, which only a value check sees)
     for variant, outputs in result["matmul"].items():

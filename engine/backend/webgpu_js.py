@@ -9,7 +9,7 @@ pass open for a whole training step.
 """
 import js
 from pyodide.code import run_js
-from pyodide.ffi import jsnull, run_sync, to_js
+from pyodide.ffi import create_proxy, jsnull, run_sync, to_js
 
 from . import NoGPUError
 from .gpu import GPUBackend
@@ -58,6 +58,12 @@ class WebGPUBackend(GPUBackend):
                                int(self.device.limits.maxStorageBufferBindingSize))
         self.lost_reason = None
         self.device.lost.then(self._on_lost)
+        # A command WebGPU refuses (a validation error in a dispatch or a submit) raises
+        # nothing where it was made: the browser reports it later, as an event, and the
+        # refused work is simply not done. Kept here, it is raised at the next read-back.
+        self.refused = None
+        self._on_refused_proxy = create_proxy(self._on_refused)
+        self.device.addEventListener("uncapturederror", self._on_refused_proxy)
         usage = js.GPUBufferUsage
         self._storage_usage = usage.STORAGE | usage.COPY_SRC | usage.COPY_DST
         self._uniform_usage = usage.UNIFORM | usage.COPY_DST
@@ -69,10 +75,20 @@ class WebGPUBackend(GPUBackend):
     def _on_lost(self, info):
         self.lost_reason = f"{info.reason}: {info.message}"
 
+    def _on_refused(self, event):
+        if self.refused is None:   # the first error says the most; later ones follow from it
+            self.refused = str(event.error.message)
+
     def _check_device(self):
         if self.lost_reason is not None:
             raise RuntimeError(f"the GPU device was lost ({self.lost_reason}); its tensors are "
                                "gone: reload the page to start again")
+
+    def _check_refused(self):
+        if self.refused is not None:
+            message, self.refused = self.refused, None
+            raise RuntimeError(f"WebGPU refused work the engine sent it, so values computed "
+                               f"since the last read-back may be wrong: {message}")
 
     def describe(self):
         return f"gpu: {self.adapter_name}"
@@ -109,6 +125,7 @@ class WebGPUBackend(GPUBackend):
         staging.unmap()
         staging.destroy()
         self._check_device()
+        self._check_refused()   # what was read may come from work WebGPU refused
         return data
 
     def _create_pipeline(self, source, entry, constants, label):
