@@ -92,13 +92,6 @@ fn a_rows(q: Place, m: u32) -> Rows {
                 off + min(m + 2u, last) * s, off + min(m + 3u, last) * s);
 }
 
-// the 16 rows of a 16-row invocation, four Blocks' worth
-struct Rows16 { r0: Rows, r1: Rows, r2: Rows, r3: Rows }
-
-fn a_rows16(q: Place) -> Rows16 {
-    return Rows16(a_rows(q, q.m), a_rows(q, q.m + 4u), a_rows(q, q.m + 8u), a_rows(q, q.m + 12u));
-}
-
 fn b_cols(q: Place, n: u32) -> Cols {
     let off = q.b * p.b_batch_stride;
     let last = p.N - 1u;
@@ -266,7 +259,10 @@ fn block_8x16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 @compute @workgroup_size(4, 2)
 fn block_16x16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let q = place(wid, lid, 16u, 16u);
-    let r = a_rows16(q);
+    let r0 = a_rows(q, q.m);
+    let r1 = a_rows(q, q.m + 4u);
+    let r2 = a_rows(q, q.m + 8u);
+    let r3 = a_rows(q, q.m + 12u);
     let c0 = b_cols(q, q.n);
     let c1 = b_cols(q, q.n + 8u);
     var acc00 = Block();  var acc01 = Block();
@@ -276,13 +272,13 @@ fn block_16x16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     for (var k = q.k_begin; k < q.k_end; k += 4u) {
         let b0 = b_slab(c0, k, q.k_end);
         let b1 = b_slab(c1, k, q.k_end);
-        let a0 = a_slab(r.r0, k, q.k_end);
+        let a0 = a_slab(r0, k, q.k_end);
         mac(&acc00, a0, b0);  mac(&acc01, a0, b1);
-        let a1 = a_slab(r.r1, k, q.k_end);
+        let a1 = a_slab(r1, k, q.k_end);
         mac(&acc10, a1, b0);  mac(&acc11, a1, b1);
-        let a2 = a_slab(r.r2, k, q.k_end);
+        let a2 = a_slab(r2, k, q.k_end);
         mac(&acc20, a2, b0);  mac(&acc21, a2, b1);
-        let a3 = a_slab(r.r3, k, q.k_end);
+        let a3 = a_slab(r3, k, q.k_end);
         mac(&acc30, a3, b0);  mac(&acc31, a3, b1);
     }
     store(q, q.m, q.n, acc00);        store(q, q.m, q.n + 8u, acc01);

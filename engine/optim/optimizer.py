@@ -115,7 +115,8 @@ class Optimizer:
         return [[v for k, v in g.items() if k != "params"] for g in self.param_groups]
 
     def _update_all(self):
-        self._written = self._settings()
+        if self.settings_only:
+            self._written = self._settings()
         for group, p, state in self._params_with_grad():
             self._update(group, p, state)
 
