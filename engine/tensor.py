@@ -122,7 +122,7 @@ class Tensor:
             if self.numel() != 1:
                 raise RuntimeError(f"backward() without an argument needs a scalar, got shape "
                                    f"{self.shape}; pass a gradient of that shape")
-            gradient = Tensor(self.backend.full(1, 1.0), self.shape, backend=self.backend)
+            gradient = Tensor(self.backend.one(), self.shape, backend=self.backend)
         elif not isinstance(gradient, Tensor) or gradient.shape != self.shape:
             raise ValueError(f"backward(gradient): the gradient must be a tensor of the output's "
                              f"shape {self.shape}, got "

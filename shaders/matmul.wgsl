@@ -45,6 +45,7 @@ fn store_row(z: u32, m: u32, n: u32, v: vec4<f32>) {
     if (HAS_BIAS && z < p.batch) {   // slice 0 only
         r += vec4<f32>(bias_at(n), bias_at(n + 1u), bias_at(n + 2u), bias_at(n + 3u));
     }
+    if (RELU) { r = max(r, vec4<f32>(0.0)); }
     let row = z * p.M * p.N + m * p.N;
     if (n < p.N) { C[row + n] = r.x; }
     if (n + 1u < p.N) { C[row + n + 1u] = r.y; }

@@ -31,7 +31,8 @@
 // Split-K: workgroup z = slice * batch + b sums k in [slice * k_chunk, ...) into its
 // own copy of C, and the host adds the copies, so that a product with a small M
 // and N (batch 64 x 10 classes) still gives every core a workgroup. Slice 0 adds
-// the bias. k_chunk also bounds the loop (lavapipe stops an invocation after
+// the bias, and RELU (set only when there is one slice) clamps C at 0 after it, so
+// that a Linear and its ReLU are one dispatch. k_chunk also bounds the loop (lavapipe stops an invocation after
 // 65,535 loop iterations in all).
 //
 // A_VEC / B_VEC: the host sets them when every 4-float run along the operand's
@@ -44,6 +45,7 @@
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+override RELU: bool = false;
 override A_VEC: bool = false;
 override B_VEC: bool = false;
 
@@ -211,6 +213,7 @@ fn store_row(q: Place, m: u32, n: u32, v: vec4<f32>) {
     if (HAS_BIAS && q.z < p.batch) {   // slice 0 only
         for (var c = 0u; c < 4u; c++) { if (n + c < p.N) { r[c] += bias[n + c]; } }
     }
+    if (RELU) { r = max(r, vec4<f32>(0.0)); }
     let row = (q.z * p.M + m) * p.N;
     for (var c = 0u; c < 4u; c++) { if (n + c < p.N) { C[row + n + c] = r[c]; } }
 }

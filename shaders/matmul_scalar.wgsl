@@ -62,6 +62,7 @@ fn store(z: u32, m: u32, n: u32, row: Row) {
         var v = row.lo[j % 4u];
         if (j >= 4u) { v = row.hi[j % 4u]; }
         if (HAS_BIAS && z < p.batch) { v += bias[n + j]; }
+        if (RELU) { v = max(v, 0.0); }
         C[at + n + j] = v;
     }
 }

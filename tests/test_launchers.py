@@ -60,9 +60,12 @@ def every_primitive(be):
     for variant in kernel_choice.MATMUL_VARIANTS:   # each adapter kind's variant
         with kernel_choice.forced(matmul=variant, reduce="per_thread"):
             be.matmul(x, x, 2, 9, 70, 300, bias=a(70)), be.reduce("sum", x, 3, 10, 2)
+    be.relu_bias_backward(x, x, 4, 10), be.relu_bias_backward(x, x, 5000, 2)  # one pass; two
     be.softmax(x, 4, 10), be.softmax(x, 2, 300, log=True), be.softmax_backward(x, x, 4, 10)
     be.softmax_backward(x, x, 2, 300)
     be.cross_entropy(x, a(4, INT32), 4, 10, 0.1), be.cross_entropy(x, a(2, INT32), 2, 300)
+    be.cross_entropy_total(x, a(4, INT32), 4, 10, 0.1, 0.25)             # one workgroup
+    be.cross_entropy_total(x, a(2, INT32), 2, 40000, 0.0, 0.5)           # rows, sum, scale
     be.cross_entropy_backward(x, a(4, INT32), a(4), a(1), 4, 10, 0.25, 0.1)
     be.sgd_step(a(4), a(4), None, 4, 0.1, 0.0, 0.0, 0.0, False, True)
     be.sgd_step(a(4), a(4), a(4), 4, 0.1, 0.9, 0.0, 1e-4, True, False)

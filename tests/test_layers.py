@@ -372,6 +372,35 @@ def test_cat_errors(device):
 
 # -- layers together ----------------------------------------------------------------------------
 
+def test_sequential_fuses_linear_and_relu_unless_a_hook_watches(device):
+    # Linear then ReLU runs as one kernel (Linear.forward_relu); a forward hook on either
+    # needs the Linear's own output, so then the two run apart. Same values both ways.
+    eg.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.ReLU())
+    x = eg.randn(7, 6, requires_grad=True)
+    fused_calls = []
+    original = nn.Linear.forward_relu
+    nn.Linear.forward_relu = lambda self, x: fused_calls.append(self) or original(self, x)
+    try:
+        fused = model(x)
+        fused.sum().backward()
+        fused_grads = [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+        assert fused_calls == [model[0], model[2]]
+        seen = []
+        model[0].register_forward_hook(lambda m, args, out: seen.append(out.numpy()))
+        x.grad = None
+        model.zero_grad()
+        apart = model(x)
+        apart.sum().backward()
+    finally:
+        nn.Linear.forward_relu = original
+    assert fused_calls == [model[0], model[2], model[2]]   # the hooked pair ran apart
+    assert seen[0].min() < 0                                 # the Linear's own output
+    assert np.array_equal(fused.numpy(), apart.numpy())
+    for a, b in zip(fused_grads, [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]):
+        assert np.array_equal(a, b)
+
+
 def test_sequential_train_eval(device):
     torch.manual_seed(0)
     theirs = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8),

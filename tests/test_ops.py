@@ -451,6 +451,18 @@ def test_linear_then_activation_fused_path(device):
              [(33, 65), (70, 65), (70,), (10, 70)], device)
 
 
+@pytest.mark.parametrize("rows,n_in,n_out,bias", [
+    (33, 65, 70, True), (1, 3, 1, True), (17, 9, 10, False),
+    (5000, 3, 7, True),       # past RELU_BIAS_ROWS: the ReLU's and bias's gradients apart
+    (2, 70_000, 3, True)],    # split-K: the ReLU after the slices are added
+    ids=lambda v: str(v))
+def test_linear_relu(device, rows, n_in, n_out, bias):
+    # a Linear and its ReLU in one kernel (what nn.Sequential runs for the pair)
+    from engine.ops.matmul import linear_relu
+    shapes = [(rows, n_in), (n_out, n_in)] + ([(n_out,)] if bias else [])
+    check_op(linear_relu, lambda x, w, *b: TF.relu(TF.linear(x, w, *b)), shapes, device)
+
+
 @pytest.mark.parametrize("shapes", [((2, 70_000), (70_000, 3)),    # K past one kernel's slice
                                     ((70_000, 2), (70_000, 3))],   # dW = x^T g: K = rows
                          ids=["K70000", "rows70000"])

@@ -42,6 +42,15 @@ class Backend:
     # -- memory ------------------------------------------------------------
     def empty(self, numel, dtype=FLOAT32): raise NotImplementedError
     def full(self, numel, value, dtype=FLOAT32): raise NotImplementedError
+
+    _one = None
+    def one(self):
+        """A float32 1.0 kept for the backend's life, which nothing writes (autograd never
+        updates a gradient it was handed in place): loss.backward()'s seed, without a
+        fill dispatch every step."""
+        if self._one is None:
+            self._one = self.full(1, 1.0)
+        return self._one
     def upload(self, data, dtype=FLOAT32):
         """bytes-like (little-endian elements of `dtype`) -> device array."""
         raise NotImplementedError
@@ -79,10 +88,16 @@ class Backend:
 
     # -- linear algebra ----------------------------------------------------
     def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
-               a_batched=True, b_batched=True, bias=None):
-        """C[z] = op(A[z]) @ op(B[z]) (+ bias[N]); op = transpose when the flag is set.
+               a_batched=True, b_batched=True, bias=None, relu=False):
+        """C[z] = op(A[z]) @ op(B[z]) (+ bias[N]), clamped at 0 when relu; op = transpose
+        when the flag is set.
         A[z] is M x K (stored K x M when trans_a), B[z] is K x N (stored N x K when
         trans_b). An operand that is not batched is shared by every z."""
+        raise NotImplementedError
+
+    def relu_bias_backward(self, g, y, rows, cols):
+        """-> (g where y > 0 else 0, its sums over the rows): (rows, cols) g and y, the
+        gradient through a fused Linear's ReLU and its bias's gradient."""
         raise NotImplementedError
 
     # -- fused row-wise ops -------------------------------------------------
@@ -90,6 +105,9 @@ class Backend:
     def softmax_backward(self, y, g, rows, cols, log=False): raise NotImplementedError
     def cross_entropy(self, logits, targets, rows, cols, smoothing=0.0):
         """-> (loss per row, log-sum-exp per row)."""
+        raise NotImplementedError
+    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale):
+        """-> (scale * the sum of the rows' losses, one value; log-sum-exp per row)."""
         raise NotImplementedError
     def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
                                smoothing=0.0):

@@ -7,19 +7,55 @@ from . import NoGPUError
 from .gpu import GPUBackend
 
 
-def _c_functions():
-    """wgpu-native's compute-pass functions, straight from wgpu-py's cffi library (or
-    None). Not wgpu-py's error-checking wrappers (`libf`, ~1 us a call): a replayed
-    dispatch was validated when it was recorded, and an error would still be logged."""
+class _CReplay:
+    """wgpu-native's C functions that a replay calls, straight from wgpu-py's cffi library
+    (not its Python classes): a replay makes no Python objects and skips wgpu-py's
+    per-call checks and descriptor building, about 1 us a call and 30 us a step. That is
+    safe here: every replayed dispatch was validated when it was recorded, the recording
+    keeps its pipelines and bind groups alive, and an error would still be reported."""
+
+    def __init__(self, ffi, lib, device):
+        self.lib, self.null = lib, ffi.NULL
+        self.device, self.queue = device._internal, device.queue._internal
+        # zeroed descriptors: no label, no timestamps; made once, reused by every replay
+        self.encoder_desc = ffi.new("WGPUCommandEncoderDescriptor *")
+        self.pass_desc = ffi.new("WGPUComputePassDescriptor *")
+        self.buffer_desc = ffi.new("WGPUCommandBufferDescriptor *")
+        self.submitted = ffi.new("WGPUCommandBuffer[1]")
+        self.set_pipeline = lib.wgpuComputePassEncoderSetPipeline
+        self.set_bind_group = lib.wgpuComputePassEncoderSetBindGroup
+        self.dispatch = lib.wgpuComputePassEncoderDispatchWorkgroups
+
+    def run(self, copies, prepared):
+        lib, null = self.lib, self.null
+        encoder = lib.wgpuDeviceCreateCommandEncoder(self.device, self.encoder_desc)
+        for source, target, nbytes in copies:
+            lib.wgpuCommandEncoderCopyBufferToBuffer(encoder, source, 0, target, 0, nbytes)
+        compute = lib.wgpuCommandEncoderBeginComputePass(encoder, self.pass_desc)
+        set_pipeline, set_bind_group, dispatch = (self.set_pipeline, self.set_bind_group,
+                                                  self.dispatch)
+        for pipeline, bind_group, x, y, z in prepared:
+            if pipeline is not None:
+                set_pipeline(compute, pipeline)
+            set_bind_group(compute, 0, bind_group, 0, null)
+            dispatch(compute, x, y, z)
+        lib.wgpuComputePassEncoderEnd(compute)
+        lib.wgpuComputePassEncoderRelease(compute)
+        self.submitted[0] = lib.wgpuCommandEncoderFinish(encoder, self.buffer_desc)
+        lib.wgpuCommandEncoderRelease(encoder)
+        lib.wgpuQueueSubmit(self.queue, 1, self.submitted)
+        lib.wgpuCommandBufferRelease(self.submitted[0])   # the queue holds it until done
+
+
+def _c_replay(device):
+    """A _CReplay for this device, or None where wgpu-py's internals are not as expected
+    (then a replay goes through wgpu-py's public calls)."""
     try:
         from wgpu.backends.wgpu_native._api import ffi, lib
-        return (lib.wgpuComputePassEncoderSetPipeline, lib.wgpuComputePassEncoderSetBindGroup,
-                lib.wgpuComputePassEncoderDispatchWorkgroups, ffi.NULL)
-    except (ImportError, AttributeError):
+        return _CReplay(ffi, lib, device)
+    except (ImportError, AttributeError, TypeError):
         return None
 
-
-_C = _c_functions()
 
 class WgpuBackend(GPUBackend):
     def __init__(self):
@@ -51,6 +87,7 @@ class WgpuBackend(GPUBackend):
         self._storage_usage = (wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC
                                | wgpu.BufferUsage.COPY_DST)
         self._encoder = self._pass = None
+        self._c_replay = _c_replay(self.device)
         self._modules = {}  # WGSL source -> compiled shader module
 
     def _create_buffer(self, nbytes):
@@ -111,9 +148,9 @@ class WgpuBackend(GPUBackend):
         self.device.queue.submit([self._encoder.finish()])
         self._encoder = self._pass = None
 
-    # A replay is a tight loop over a recorded step's dispatches. wgpu-py's public calls
-    # cost microseconds each (argument checks, keep-alive bookkeeping); the loop calls
-    # the three C functions they wrap instead, on objects the recording has already
+    # A replay is a tight loop over a recorded step's dispatches, in one command buffer.
+    # wgpu-py's public calls cost microseconds each (argument checks, descriptors, Python
+    # wrappers); _CReplay makes the same calls in C on objects the recording has already
     # validated and keeps alive. Without those internals it uses the public calls.
     def _prepare_replay(self, dispatches):
         """(pipeline or None when it is the previous one's, bind group, x, y, z)."""
@@ -121,29 +158,23 @@ class WgpuBackend(GPUBackend):
         for pipeline, bind_group, (x, y, z) in dispatches:
             prepared.append((None if pipeline is previous else pipeline, bind_group, x, y, z))
             previous = pipeline
-        if _C is None:
+        if self._c_replay is None:
             return prepared
         return [(p and p._internal, b._internal, x, y, z) for p, b, x, y, z in prepared]
 
     def _replay(self, copies, prepared):
         """A recorded step: its input copies, then its dispatches, in one command buffer."""
+        if self._c_replay is not None:
+            self._c_replay.run([(s._internal, t._internal, n) for s, t, n in copies], prepared)
+            return
         encoder = self.device.create_command_encoder()
         for source, target, nbytes in copies:
             encoder.copy_buffer_to_buffer(source, 0, target, 0, nbytes)
         compute = encoder.begin_compute_pass()
-        if _C is None:
-            for pipeline, bind_group, x, y, z in prepared:
-                if pipeline is not None:
-                    compute.set_pipeline(pipeline)
-                compute.set_bind_group(0, bind_group)
-                compute.dispatch_workgroups(x, y, z)
-        else:
-            set_pipeline, set_bind_group, dispatch, null = _C
-            handle = compute._internal
-            for pipeline, bind_group, x, y, z in prepared:
-                if pipeline is not None:
-                    set_pipeline(handle, pipeline)
-                set_bind_group(handle, 0, bind_group, 0, null)
-                dispatch(handle, x, y, z)
+        for pipeline, bind_group, x, y, z in prepared:
+            if pipeline is not None:
+                compute.set_pipeline(pipeline)
+            compute.set_bind_group(0, bind_group)
+            compute.dispatch_workgroups(x, y, z)
         compute.end()
         self.device.queue.submit([encoder.finish()])

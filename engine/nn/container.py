@@ -13,8 +13,15 @@ class Sequential(Module):
             setattr(self, str(i), layer)
 
     def forward(self, x):
-        for layer in self._modules.values():
-            x = layer(x)
+        layers = list(self._modules.values())
+        i = 0
+        while i < len(layers):
+            if _fusable(layers[i:i + 2]):   # Linear, ReLU: one kernel
+                x = layers[i].forward_relu(x)
+                i += 2
+            else:
+                x = layers[i](x)
+                i += 1
         return x
 
     def __getitem__(self, i):
@@ -29,6 +36,16 @@ class Sequential(Module):
     def append(self, layer):
         setattr(self, str(len(self)), layer)
         return self
+
+
+def _fusable(pair):
+    """A Linear followed by a ReLU runs as one kernel, the ReLU in the matrix product's
+    epilogue (one dispatch and one buffer fewer, the same values); not where a forward
+    hook watches either, since it must see the Linear's own output."""
+    from .activation import ReLU
+    from .linear import Linear
+    return (len(pair) == 2 and type(pair[0]) is Linear and type(pair[1]) is ReLU
+            and not pair[0]._forward_hooks and not pair[1]._forward_hooks)
 
 
 class Flatten(Module):

@@ -2,6 +2,7 @@
 import math
 
 from ..creation import zeros
+from ..ops.matmul import linear_relu
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -24,10 +25,18 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        self._check_input(x)
+        return F.linear(x, self.weight, self.bias)
+
+    def forward_relu(self, x):
+        """relu(self(x)) in one kernel: nn.Sequential's way through a Linear and its ReLU."""
+        self._check_input(x)
+        return linear_relu(x, self.weight, self.bias)
+
+    def _check_input(self, x):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expects inputs with {self.in_features} features in the "
                              f"last dim, got shape {x.shape}")
-        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -58,14 +58,17 @@ class CrossEntropy(Function):
     def forward(self, logits, targets, reduction, smoothing):
         rows, cols = logits.shape
         be = logits.backend
-        losses, lse = be.cross_entropy(logits.data, targets.data, rows, cols, smoothing)
-        self.save_for_backward(logits, targets, Tensor(lse, (rows,), "float32", be))
         self.reduction, self.smoothing = reduction, smoothing
-        per_row = Tensor(losses, (rows,), "float32", be)
         if reduction == "none":
-            return per_row
-        total = Tensor(be.reduce("sum", losses, 1, rows, 1), (), "float32", be)
-        return total if reduction == "sum" else total * (1.0 / rows if rows else math.nan)
+            losses, lse = be.cross_entropy(logits.data, targets.data, rows, cols, smoothing)
+            out = Tensor(losses, (rows,), "float32", be)
+        else:   # the sum or mean over the batch, in the same kernel (small batches)
+            scale = 1.0 if reduction == "sum" else (1.0 / rows if rows else math.nan)
+            total, lse = be.cross_entropy_total(logits.data, targets.data, rows, cols,
+                                                smoothing, scale)
+            out = Tensor(total, (), "float32", be)
+        self.save_for_backward(logits, targets, Tensor(lse, (rows,), "float32", be))
+        return out
 
     def backward(self, g):
         logits, targets, lse = self.saved

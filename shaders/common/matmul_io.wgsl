@@ -2,10 +2,12 @@
 // matmul_blocked.wgsl declares the same with A and B as vec4s): op(A) is M x K and
 // op(B) K x N, each transposed in memory where TRANS_A / TRANS_B say so, `batch`
 // products of them (a stride of 0 shares an operand), K cut into slices of k_chunk
-// (split-K).
+// (split-K). RELU: C = max(C, 0) after the bias (a Linear and its ReLU in one
+// kernel; the host sets it only when K is one slice, whose sum is then final).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+override RELU: bool = false;
 
 struct Params { M: u32, N: u32, K: u32, batch: u32, a_batch_stride: u32,
                 b_batch_stride: u32, k_chunk: u32 }

@@ -100,7 +100,7 @@ class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
         return np.ascontiguousarray(x.reshape(shape).transpose(perm)).ravel()
 
     def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
-               a_batched=True, b_batched=True, bias=None):
+               a_batched=True, b_batched=True, bias=None, relu=False):
         # a transposed operand is a transposed view: BLAS reads it in place, no copy
         a = _matrices(a, batch if a_batched else 1, (M, K), trans_a)
         b = _matrices(b, batch if b_batched else 1, (K, N), trans_b)
@@ -109,7 +109,13 @@ class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
             out = np.broadcast_to(out, (batch, M, N)).copy()
         if bias is not None:
             out += bias
+        if relu:
+            np.maximum(out, 0, out=out)
         return out.ravel()
+
+    def relu_bias_backward(self, g, y, rows, cols):
+        gz = np.where(y > 0, g, np.float32(0)).astype(self.float, copy=False)
+        return gz, gz.reshape(rows, cols).sum(axis=0)
 
     # -- fused row-wise ops ------------------------------------------------------
     def softmax(self, x, rows, cols, log=False):
@@ -133,6 +139,10 @@ class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
         if smoothing:
             loss -= smoothing * x.mean(axis=1)
         return loss, lse
+
+    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale):
+        loss, lse = self.cross_entropy(logits, targets, rows, cols, smoothing)
+        return np.array([loss.sum() * scale], self.float), lse
 
     def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
                                smoothing=0.0):

@@ -5,6 +5,7 @@ from ..base import FLOAT32
 from ..runtime import grid
 
 WIDE_ROW = 256   # rows wider than this get a workgroup each
+SUMMED_WORK = 4096   # most logits one thread of cross_entropy.wgsl's `summed` reads
 
 
 class LossKernels:
@@ -32,8 +33,22 @@ class LossKernels:
     def cross_entropy(self, logits, targets, rows, cols, smoothing=0.0):
         losses, lse = self._alloc(rows, FLOAT32), self._alloc(rows, FLOAT32)
         self._run_rows("cross_entropy", [logits, targets, losses, lse],
-                       dict(rows=rows, cols=cols, smoothing=float(smoothing)))
+                       dict(rows=rows, cols=cols, smoothing=float(smoothing), scale=1.0))
         return losses, lse
+
+    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale):
+        """(scale * the sum of the rows' losses as one value, lse per row). A small batch
+        takes one dispatch (`summed`: one workgroup); a bigger one the per-row kernel,
+        then the sum and the scaling, so that every core gets work."""
+        if -(-rows // 256) * cols > SUMMED_WORK:
+            losses, lse = self.cross_entropy(logits, targets, rows, cols, smoothing)
+            total = self.reduce("sum", losses, 1, rows, 1)
+            return (total if scale == 1.0 else self.unary("scale", total, scale)), lse
+        total, lse = self._alloc(1, FLOAT32), self._alloc(rows, FLOAT32)
+        self._run("cross_entropy", [logits, targets, total, lse],
+                  dict(rows=rows, cols=cols, smoothing=float(smoothing), scale=float(scale)),
+                  groups=(1, 1, 1), entry="summed")
+        return total, lse
 
     def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
                                smoothing=0.0):

@@ -2,20 +2,23 @@
 adapter (kernel_choice.py): shaders/matmul.wgsl (tiles in workgroup memory, for GPUs) or
 shaders/matmul_blocked.wgsl (register blocks, for CPU-backed adapters). Both take the
 same uniform fields and bindings, and both cut K into slices (split-K) whose partial
-products the reduce kernel adds."""
+products the reduce kernel adds. relu=True clamps the result at 0 (after the bias): in
+the product's own epilogue when K is one slice, else after the slices are added."""
 from ..base import FLOAT32
 from ..kernel_choice import matmul_plan
+
+RELU_BIAS_ROWS = 4096   # a longer column is summed by the reduce kernel, in parallel
 
 
 class MatmulKernels:
     def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
-               a_batched=True, b_batched=True, bias=None):
+               a_batched=True, b_batched=True, bias=None, relu=False):
         plan = matmul_plan(self, batch, M, N, K)
         out = self._alloc(plan.slices * batch * M * N, FLOAT32)
         params = dict(M=M, N=N, K=K, batch=batch, a_batch_stride=M * K if a_batched else 0,
                       b_batch_stride=K * N if b_batched else 0, k_chunk=plan.k_chunk)
         constants = {"TRANS_A": bool(trans_a), "TRANS_B": bool(trans_b),
-                     "HAS_BIAS": bias is not None}
+                     "HAS_BIAS": bias is not None, "RELU": relu and plan.slices == 1}
         if plan.kernel == "matmul_blocked":
             # whole vec4 loads where every 4-float run of an operand starts on a multiple of 4
             constants["A_VEC"] = (M if trans_a else K) % 4 == 0
@@ -24,4 +27,15 @@ class MatmulKernels:
                   groups=plan.groups, entry=plan.entry, constants=constants)
         if plan.slices == 1:
             return out
-        return self.reduce("sum", out, 1, plan.slices, batch * M * N)
+        out = self.reduce("sum", out, 1, plan.slices, batch * M * N)
+        return self.unary("relu", out) if relu else out
+
+    def relu_bias_backward(self, g, y, rows, cols):
+        """(g where y > 0 else 0, its column sums): the gradient through a fused Linear's
+        ReLU and its bias's gradient, one dispatch for batches of up to RELU_BIAS_ROWS."""
+        if rows > RELU_BIAS_ROWS:
+            gz = self.binary("relu_grad", g, (rows, cols), y, (rows, cols), (rows, cols))
+            return gz, self.reduce("sum", gz, 1, rows, cols)
+        gz, gb = self._alloc(rows * cols, FLOAT32), self._alloc(cols, FLOAT32)
+        self._run("relu_bias_backward", [g, y, gz, gb], dict(rows=rows, cols=cols), cols)
+        return gz, gb
