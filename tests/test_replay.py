@@ -99,6 +99,21 @@ def test_replayed_training_equals_eager_bit_for_bit(device, name):
 
 
 @pytest.mark.gpu
+def test_replays_through_wgpu_py_where_its_c_functions_are_not_at_hand(gpu, monkeypatch):
+    # natively a replay calls wgpu-native's C functions (_CReplay); without them it takes
+    # wgpu-py's public calls, with the same result
+    from engine.backend import current_backend
+    backend = current_backend()
+    assert backend._c_replay is not None        # the fast path is the one normally taken
+    eager, eager_state, _, _ = train(MODELS["mlp"], False, "sgd")
+    monkeypatch.setattr(backend, "_c_replay", None)
+    replayed, state, calls, step = train(MODELS["mlp"], True, "sgd")
+    assert calls == 2 and step.replays == STEPS - 2
+    assert replayed == eager
+    assert all(np.array_equal(state[k], eager_state[k]) for k in state)
+
+
+@pytest.mark.gpu
 def test_a_new_shape_records_again_and_each_shape_replays(gpu):
     sizes = [8, 8, 8, 4, 4, 4, 8, 4]
     eager, eager_state, _, _ = train(MODELS["mlp"], False, batches=sizes)
