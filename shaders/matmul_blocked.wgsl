@@ -42,20 +42,11 @@
 // edge of C read the last valid one (clamped) and are never stored, so M and N need
 // not divide the tile; the last K % 4 values of k are read one at a time into a
 // slab padded with zeros.
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override RELU: bool = false;
+//!include common/matmul_params.wgsl
 override A_VEC: bool = false;
 override B_VEC: bool = false;
-
-struct Params { M: u32, N: u32, K: u32, batch: u32, a_batch_stride: u32,
-                b_batch_stride: u32, k_chunk: u32 }
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;   // a dummy when unused
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
 
 const TILE_M = 32u;
 const TILE_N = 64u;
