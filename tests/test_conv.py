@@ -264,3 +264,34 @@ def test_invalid_layer_arguments(device):
         nn.Conv2d(1, 8, (0, 3))
     with pytest.raises(TypeError, match="Conv2d: stride must be an int or a pair of ints"):
         nn.Conv2d(1, 8, 3, stride="2")
+
+
+def test_numpy_conv_keeps_its_columns_for_the_weight_gradient_only():
+    # The numpy backend keeps a forward pass's im2col for the weight gradient (built
+    # once per layer and step, not twice), but never serves it to another forward
+    # pass (its input may have changed in place since), and forgets it after the
+    # backward pass or when the input is gone.
+    eg.set_device("cpu")
+    backend = eg.backend.current_backend()
+    eg.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    x = eg.randn(4, 2, 6, 6)
+    first = conv(x).numpy()
+    with eg.no_grad():
+        x += 1.0                                   # in place: the same array, new values
+    again = conv(x)
+    twin = torch.nn.Conv2d(2, 3, 3, padding=1).double()
+    with torch.no_grad():
+        twin.weight.copy_(torch.tensor(conv.weight.numpy()))
+        twin.bias.copy_(torch.tensor(conv.bias.numpy()))
+    expected = twin(torch.tensor(x.numpy(), dtype=torch.float64)).detach().numpy()
+    assert not np.allclose(again.numpy(), first)
+    assert_close(again.numpy(), expected)
+    again.sum().backward()                         # uses the kept columns
+    expected_grad = torch.autograd.grad(twin(torch.tensor(x.numpy(), dtype=torch.float64)).sum(),
+                                        twin.weight)[0].numpy()
+    assert_close(conv.weight.grad.numpy(), expected_grad, what="grad weight")
+    assert backend._kept_columns == {}             # forgotten after their last use
+    with eg.no_grad():
+        conv(eg.randn(4, 2, 6, 6))                 # an input nobody keeps
+    assert backend._kept_columns == {}

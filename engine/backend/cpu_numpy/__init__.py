@@ -13,6 +13,7 @@ from ..base import Backend, FLOAT32, INT32, UINT8
 from ..elementwise_table import UNARY, BINARY
 from .augment import AugmentPrimitive
 from .cnn import CNNPrimitives
+from .memory import keep_freed_blocks
 
 _NP = {INT32: np.int32, UINT8: np.uint8}
 
@@ -29,6 +30,8 @@ class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
     def __init__(self, precision="float32"):
         self.float = np.dtype(precision)
         self._scratch_buffers = []   # temporaries of the optimizer updates, reused
+        self._kept_columns = {}      # the convolutions' im2col, for their weight gradient
+        keep_freed_blocks()          # big arrays' memory is reused, not faulted in anew
 
     def _scratch(self, numel, count):
         """`count` float arrays of `numel` elements, the same memory on every call: the

@@ -16,6 +16,8 @@ Speed here comes from two habits (figures in BENCHMARKS.md, sections 5 and 6):
   the source down its columns: a cache miss per float once the array outgrows the
   cache. `_transposed` copies 128 source rows at a time instead, which stay in cache.
 """
+import weakref
+
 import numpy as np
 
 
@@ -79,8 +81,23 @@ class CNNPrimitives:
             cols[:, i, j] = window
         return cols.reshape(C_in * kernel[0] * kernel[1], -1)
 
+    def _keep_columns(self, x, geometry, cols):
+        """Keep the forward pass's im2col of x, while x lives, for the weight gradient:
+        then a training step builds them once per layer, not twice. Memory for time:
+        a layer's columns are kh*kw times its input."""
+        key = (id(x), geometry)
+        forget = lambda _, table=self._kept_columns: table.pop(key, None)  # noqa: E731
+        self._kept_columns[key] = (weakref.ref(x, forget), cols)
+
+    def _kept_columns_of(self, x, geometry):
+        """The columns the forward pass kept for x (their last use: forgotten), or None."""
+        kept = self._kept_columns.pop((id(x), geometry), None)
+        return kept[1] if kept is not None and kept[0]() is x else None
+
     def conv2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
-        cols = self._im2col(x, N, C_in, in_hw, out_hw, kernel, stride, padding)
+        geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
+        cols = self._im2col(x, *geometry)   # always anew: x may have changed in place since
+        self._keep_columns(x, geometry, cols)
         y = w.reshape(C_out, -1) @ cols                        # (C_out, OH*OW*N)
         # into NCHW order: (C_out * OH*OW, N) -> (N, C_out * OH*OW); the bias is added
         # by that copy, no extra pass
@@ -89,7 +106,11 @@ class CNNPrimitives:
         return _transposed(y.reshape(-1, N), add).ravel()
 
     def conv2d_grad_weight(self, g, x, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
-        cols = self._im2col(x, N, C_in, in_hw, out_hw, kernel, stride, padding)
+        geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
+        # autograd's version check has made sure x did not change since the forward pass
+        cols = self._kept_columns_of(x, geometry)
+        if cols is None:
+            cols = self._im2col(x, *geometry)
         # dw^T = cols @ g^T rather than g @ cols^T: the same sums, but OpenBLAS runs this
         # shape (a long inner dimension, few outputs) about 1.5x faster (measured)
         return (cols @ _batch_last(g, N, C_out).T).T.ravel()
