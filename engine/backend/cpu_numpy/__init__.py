@@ -117,7 +117,7 @@ class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
         return out.ravel()
 
     def relu_bias_backward(self, g, y, rows, cols):
-        gz = np.where(y > 0, g, np.float32(0)).astype(self.float, copy=False)
+        gz = self.binary("relu_grad", g, (rows * cols,), y, (rows * cols,), (rows * cols,))
         return gz, gz.reshape(rows, cols).sum(axis=0)
 
     # -- fused row-wise ops ------------------------------------------------------
