@@ -23,6 +23,7 @@
 override MODE: u32 = 0u;
 override TM: u32 = 64u;
 override HAS_BIAS: bool = false;
+override RELU: bool = false;   // max(C, 0) after the bias: a Conv2d and its ReLU (one slice only)
 
 //!include common/conv_operands.wgsl
 
@@ -37,6 +38,7 @@ fn store_row(z: u32, m: u32, j: u32, v: vec4<f32>) {
     if (m >= p.M) { return; }
     var r = v;
     if (HAS_BIAS && z == 0u) { r += bias[m]; }   // once, not once per slice
+    if (RELU) { r = max(r, vec4<f32>(0.0)); }
     let pixels = pixels_per_image();
     for (var c = 0u; c < 4u; c++) {
         let jc = j + c;

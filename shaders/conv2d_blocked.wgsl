@@ -31,6 +31,7 @@
 //!include common/index.wgsl
 override MODE: u32 = 0u;
 override HAS_BIAS: bool = false;
+override RELU: bool = false;   // max(C, 0) after the bias: a Conv2d and its ReLU (one slice only)
 // Grad input as a forward convolution (MODE 0), for stride 1: dx = conv2d(g, w
 // flipped in kh and kw with C_in and C_out swapped, padding KH - 1 - PH, KW - 1 - PW).
 // The host binds g as x and passes that convolution's geometry, so that C_out here is
@@ -225,6 +226,7 @@ fn store_row(q: Job, c: Columns, m: u32, v: BRow) {
     if (m >= p.M) { return; }
     var r = v;
     if (HAS_BIAS && q.slice == 0u) { r.a += bias[m]; r.b += bias[m]; }   // once, not per slice
+    if (RELU) { r.a = max(r.a, vec4<f32>(0.0)); r.b = max(r.b, vec4<f32>(0.0)); }
     let base = q.slice * p.M * p.cols + m * out_row_stride();
     let j = q.j;
     for (var i = 0u; i < 4u; i++) {

@@ -86,6 +86,21 @@ def test_conv2d_in_slices(device, case, monkeypatch):
     _check_conv(case, device)
 
 
+@pytest.mark.parametrize("sliced", [False, True], ids=["one_slice", "slices"])
+@pytest.mark.parametrize("case", [CASES[3], CASES[6]], ids=_id)
+def test_conv2d_relu(device, case, sliced, monkeypatch):
+    # a Conv2d and its ReLU in one kernel (what nn.Sequential runs for the pair); in
+    # slices, the ReLU comes after reduce.wgsl has added them
+    from engine.ops.conv import conv2d_relu
+    if sliced:
+        monkeypatch.setattr(kernel_choice, "CONV_K_SLICE", 20)
+    n, c_in, hw, c_out, k, s, p = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    check_op(lambda x, w, b: conv2d_relu(x, w, b, s, p),
+             lambda x, w, b: TF.relu(TF.conv2d(x, w, b, s, p)),
+             [(n, c_in, *hw), (c_out, c_in, kh, kw), (c_out,)], device)
+
+
 def test_input_without_grad(device):
     # a network's first layer: the data needs no gradient, so none is computed
     x = eg.randn(2, 3, 8, 8)

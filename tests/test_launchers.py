@@ -80,6 +80,8 @@ def every_primitive(be):
         for slices in (1, 3):
             with kernel_choice.forced(conv=variant, conv_slices=slices):
                 be.conv2d(x, x, a(20), 2, 3, 20, (9, 9), (5, 5), (3, 3), (2, 2), (1, 1))
+                be.conv2d(x, x, a(20), 2, 3, 20, (9, 9), (5, 5), (3, 3), (2, 2), (1, 1),
+                          relu=True)
                 be.conv2d_grad_input(x, x, *geometry), be.conv2d_grad_weight(x, x, *geometry)
                 # stride 1: the blocked variant's grad input as a forward pass (FLIPPED)
                 be.conv2d_grad_input(x, x, 2, 3, 4, (9, 9), (9, 9), (3, 3), (1, 1), (1, 1))

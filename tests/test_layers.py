@@ -401,6 +401,32 @@ def test_sequential_fuses_linear_and_relu_unless_a_hook_watches(device):
         assert np.array_equal(a, b)
 
 
+def test_sequential_fuses_conv2d_and_relu_unless_a_hook_watches(device):
+    eg.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(48, 2))
+    x = eg.randn(2, 2, 4, 4, requires_grad=True)
+    fused_calls = []
+    original = nn.Conv2d.forward_relu
+    nn.Conv2d.forward_relu = lambda self, x: fused_calls.append(self) or original(self, x)
+    try:
+        fused = model(x)
+        fused.sum().backward()
+        fused_grads = [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+        seen = []
+        model[1].register_forward_hook(lambda m, args, out: seen.append(out.numpy()))
+        x.grad = None
+        model.zero_grad()
+        apart = model(x)
+        apart.sum().backward()
+    finally:
+        nn.Conv2d.forward_relu = original
+    assert fused_calls == [model[0]] and len(seen) == 1      # fused, then apart (hooked)
+    assert np.array_equal(fused.numpy(), apart.numpy())
+    for a, b in zip(fused_grads, [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]):
+        assert np.array_equal(a, b)
+
+
 def test_sequential_train_eval(device):
     torch.manual_seed(0)
     theirs = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8),

@@ -128,9 +128,10 @@ class Backend:
     # x is (N, C_in, H, W) with in_hw = (H, W); w is (C_out, C_in, kh, kw) with kernel =
     # (kh, kw); stride and padding (zeros) are (h, w) pairs; y and its gradient g are
     # (N, C_out, out_h, out_w) with out_hw = (in + 2 * padding - kernel) // stride + 1.
-    def conv2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
+    def conv2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding,
+               relu=False):
         """y[n, co] = sum over ci of x[n, ci] cross-correlated with w[co, ci], + bias[co]
-        (bias may be None)."""
+        (bias may be None), clamped at 0 when relu."""
         raise NotImplementedError
     def conv2d_grad_input(self, g, w, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
         """dx (N, C_in, H, W): each input pixel sums g * w over the windows that cover it."""

@@ -16,7 +16,7 @@ class Sequential(Module):
         layers = list(self._modules.values())
         i = 0
         while i < len(layers):
-            if _fusable(layers[i:i + 2]):   # Linear, ReLU: one kernel
+            if _fusable(layers[i:i + 2]):   # Linear or Conv2d, then ReLU: one kernel
                 x = layers[i].forward_relu(x)
                 i += 2
             else:
@@ -39,12 +39,13 @@ class Sequential(Module):
 
 
 def _fusable(pair):
-    """A Linear followed by a ReLU runs as one kernel, the ReLU in the matrix product's
-    epilogue (one dispatch and one buffer fewer, the same values); not where a forward
-    hook watches either, since it must see the Linear's own output."""
+    """A Linear or Conv2d followed by a ReLU runs as one kernel, the ReLU in the
+    product's epilogue (one dispatch and one buffer fewer, the same values); not where a
+    forward hook watches either, since it must see the layer's own output."""
     from .activation import ReLU
+    from .conv import Conv2d
     from .linear import Linear
-    return (len(pair) == 2 and type(pair[0]) is Linear and type(pair[1]) is ReLU
+    return (len(pair) == 2 and type(pair[0]) in (Linear, Conv2d) and type(pair[1]) is ReLU
             and not pair[0]._forward_hooks and not pair[1]._forward_hooks)
 
 

@@ -2,7 +2,7 @@
 import math
 
 from ..creation import zeros
-from ..ops.conv import _pair
+from ..ops.conv import _pair, conv2d_relu
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -36,10 +36,18 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        self._check_input(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def forward_relu(self, x):
+        """relu(self(x)) in one kernel: nn.Sequential's way through a Conv2d and its ReLU."""
+        self._check_input(x)
+        return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding)
+
+    def _check_input(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self!r}: expects inputs (N, {self.in_channels}, H, W) with "
                              f"in_channels={self.in_channels}, got shape {x.shape}")
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "

@@ -94,7 +94,8 @@ class CNNPrimitives:
         kept = self._kept_columns.pop((id(x), geometry), None)
         return kept[1] if kept is not None and kept[0]() is x else None
 
-    def conv2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
+    def conv2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding,
+               relu=False):
         geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
         cols = self._im2col(x, *geometry)   # always anew: x may have changed in place since
         self._keep_columns(x, geometry, cols)
@@ -103,7 +104,10 @@ class CNNPrimitives:
         # by that copy, no extra pass
         pixels = out_hw[0] * out_hw[1]
         add = None if bias is None else np.repeat(bias, pixels)
-        return _transposed(y.reshape(-1, N), add).ravel()
+        out = _transposed(y.reshape(-1, N), add)
+        if relu:
+            np.maximum(out, 0, out=out)
+        return out.ravel()
 
     def conv2d_grad_weight(self, g, x, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
         geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)

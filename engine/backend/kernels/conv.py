@@ -2,14 +2,16 @@
 GEMM (MODE 0, 1, 2; shaders/conv2d.wgsl explains them), in the variant that suits the
 adapter (kernel_choice.conv_plan): shaders/conv2d.wgsl (tiles in workgroup memory, for
 GPUs) or shaders/conv2d_blocked.wgsl (register blocks, for CPU-backed adapters). Both
-cut the sum over K into slices whose partial products the reduce kernel adds."""
+cut the sum over K into slices whose partial products the reduce kernel adds. The
+forward pass's relu=True clamps y at 0 after the bias: in the kernel's epilogue when K
+is one slice, else after the slices are added."""
 from ..base import FLOAT32
 from ..kernel_choice import conv_plan
 
 
 class ConvKernels:
     def _conv2d(self, mode, x, w, g, bias, N, C_in, C_out, in_hw, out_hw, kernel, stride,
-                padding, flipped=False):
+                padding, flipped=False, relu=False):
         """C (M x cols) = A (M x K) @ B for mode 0 (y), 1 (dx) or 2 (dw); `flipped`: mode 0
         reads w as the flipped weight of a grad input (blocked variant only)."""
         (H, W), (OH, OW), (KH, KW) = in_hw, out_hw, kernel
@@ -22,7 +24,7 @@ class ConvKernels:
                       SH=stride[0], SW=stride[1], PH=padding[0], PW=padding[1],
                       M=M, cols=cols, K=K, k_chunk=plan.k_chunk)
         constants = {"MODE": mode, "HAS_BIAS": bias is not None,
-                     "UNIT_STRIDE": tuple(stride) == (1, 1)}
+                     "UNIT_STRIDE": tuple(stride) == (1, 1), "RELU": relu and plan.slices == 1}
         if plan.variant == "tiled":
             params["blocks"] = plan.blocks[0]     # column tiles
             constants["TM"] = plan.rows
@@ -31,10 +33,13 @@ class ConvKernels:
             constants["FLIPPED"] = flipped
         self._run(plan.kernel, [self._or_dummy(a) for a in (x, w, g, bias)] + [out], params,
                   groups=plan.groups, entry=plan.entry, constants=constants)
-        return out if plan.slices == 1 else self.reduce("sum", out, 1, plan.slices, M * cols)
+        if plan.slices == 1:
+            return out
+        out = self.reduce("sum", out, 1, plan.slices, M * cols)
+        return self.unary("relu", out) if relu else out
 
-    def conv2d(self, x, w, bias, *geometry):
-        return self._conv2d(0, x, w, None, bias, *geometry)
+    def conv2d(self, x, w, bias, *geometry, relu=False):
+        return self._conv2d(0, x, w, None, bias, *geometry, relu=relu)
 
     def conv2d_grad_input(self, g, w, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
         (KH, KW), (PH, PW) = kernel, padding
