@@ -150,7 +150,10 @@ class CNNPrimitives:
         index = np.empty(best.shape, np.int32)
         index[...] = np.maximum(top, 0) * W + np.maximum(left, 0)
         xp = self._pad(x, planes, in_hw, padding, -np.inf)
-        for i, j, v in _taps(xp, kernel, stride, out_hw):
+        taps = _taps(xp, kernel, stride, out_hw)
+        if tuple(padding) == (0, 0):   # the first tap is inside the image, and `index` already
+            np.fmax(best, next(taps)[2], out=best)   # points there: only its values
+        for i, j, v in taps:
             better = v > best   # strict: ties keep the first, like PyTorch; NaN never wins
             # index = where(better, this tap's pixel, index), written as arithmetic
             index += better * ((top + i) * W + left + j - index)
