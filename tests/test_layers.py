@@ -372,58 +372,49 @@ def test_cat_errors(device):
 
 # -- layers together ----------------------------------------------------------------------------
 
-def test_sequential_fuses_linear_and_relu_unless_a_hook_watches(device):
-    # Linear then ReLU runs as one kernel (Linear.forward_relu); a forward hook on either
-    # needs the Linear's own output, so then the two run apart. Same values both ways.
+def _fused_then_hooked(model, x, layer_class, hooked):
+    """Run model forward and backward twice: as it is, then with a forward hook on
+    model[hooked]. -> (the layers whose forward_relu ran, in order; what the hook saw;
+    outputs; gradients of x and the parameters), each of the last two per run."""
+    calls, seen, outputs, grads = [], [], [], []
+    original = layer_class.forward_relu
+    layer_class.forward_relu = lambda self, x: calls.append(self) or original(self, x)
+    try:
+        for run in range(2):
+            if run == 1:
+                model[hooked].register_forward_hook(lambda m, a, out: seen.append(out.numpy()))
+            x.grad = None
+            model.zero_grad()
+            y = model(x)
+            y.sum().backward()
+            outputs.append(y.numpy())
+            grads.append([x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()])
+    finally:
+        layer_class.forward_relu = original
+    return calls, seen, outputs, grads
+
+
+@pytest.mark.parametrize("layer", ["linear", "conv2d"])
+def test_sequential_fuses_a_layer_and_its_relu_unless_a_hook_watches(device, layer):
+    # A Linear or Conv2d then a ReLU runs as one kernel (forward_relu); a forward hook on
+    # either needs the layer's own output, so then the two run apart. Same values both ways.
     eg.manual_seed(3)
-    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.ReLU())
-    x = eg.randn(7, 6, requires_grad=True)
-    fused_calls = []
-    original = nn.Linear.forward_relu
-    nn.Linear.forward_relu = lambda self, x: fused_calls.append(self) or original(self, x)
-    try:
-        fused = model(x)
-        fused.sum().backward()
-        fused_grads = [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
-        assert fused_calls == [model[0], model[2]]
-        seen = []
-        model[0].register_forward_hook(lambda m, args, out: seen.append(out.numpy()))
-        x.grad = None
-        model.zero_grad()
-        apart = model(x)
-        apart.sum().backward()
-    finally:
-        nn.Linear.forward_relu = original
-    assert fused_calls == [model[0], model[2], model[2]]   # the hooked pair ran apart
-    assert seen[0].min() < 0                                 # the Linear's own output
-    assert np.array_equal(fused.numpy(), apart.numpy())
-    for a, b in zip(fused_grads, [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]):
-        assert np.array_equal(a, b)
-
-
-def test_sequential_fuses_conv2d_and_relu_unless_a_hook_watches(device):
-    eg.manual_seed(4)
-    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(48, 2))
-    x = eg.randn(2, 2, 4, 4, requires_grad=True)
-    fused_calls = []
-    original = nn.Conv2d.forward_relu
-    nn.Conv2d.forward_relu = lambda self, x: fused_calls.append(self) or original(self, x)
-    try:
-        fused = model(x)
-        fused.sum().backward()
-        fused_grads = [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
-        seen = []
-        model[1].register_forward_hook(lambda m, args, out: seen.append(out.numpy()))
-        x.grad = None
-        model.zero_grad()
-        apart = model(x)
-        apart.sum().backward()
-    finally:
-        nn.Conv2d.forward_relu = original
-    assert fused_calls == [model[0]] and len(seen) == 1      # fused, then apart (hooked)
-    assert np.array_equal(fused.numpy(), apart.numpy())
-    for a, b in zip(fused_grads, [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]):
+    if layer == "linear":   # two pairs, and a ReLU with no layer before it
+        model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.ReLU())
+        x, cls, hooked = eg.randn(7, 6, requires_grad=True), nn.Linear, 0
+        fused_runs = [model[0], model[2], model[2]]   # the hooked first pair ran apart
+    else:
+        model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(48, 2))
+        x, cls, hooked = eg.randn(2, 2, 4, 4, requires_grad=True), nn.Conv2d, 1
+        fused_runs = [model[0]]                       # the ReLU hooked: apart
+    calls, seen, (fused, apart), (fused_grads, apart_grads) = _fused_then_hooked(
+        model, x, cls, hooked)
+    assert calls == fused_runs and len(seen) == 1
+    if hooked == 0:
+        assert seen[0].min() < 0                      # the Linear's own output
+    assert np.array_equal(fused, apart)
+    for a, b in zip(fused_grads, apart_grads):
         assert np.array_equal(a, b)
 
 
