@@ -1,4 +1,7 @@
 """Sequential and Flatten: composing layers."""
+from .activation import ReLU
+from .conv import Conv2d
+from .linear import Linear
 from .module import Module
 
 
@@ -42,9 +45,6 @@ def _fusable(pair):
     """A Linear or Conv2d followed by a ReLU runs as one kernel, the ReLU in the
     product's epilogue (one dispatch and one buffer fewer, the same values); not where a
     forward hook watches either, since it must see the layer's own output."""
-    from .activation import ReLU
-    from .conv import Conv2d
-    from .linear import Linear
     return (len(pair) == 2 and type(pair[0]) in (Linear, Conv2d) and type(pair[1]) is ReLU
             and not pair[0]._forward_hooks and not pair[1]._forward_hooks)
 

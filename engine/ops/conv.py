@@ -26,6 +26,7 @@ faster forward); and im2col writes then reads a matrix kh*kw times the input
 """
 from ..autograd import Function
 from ..tensor import Tensor
+from .elementwise import grad_kernel
 
 
 def _pair(v, what, name="conv2d"):
@@ -97,8 +98,7 @@ class Conv2d(Function):
         x, w, *y = self.saved
         be = g.backend
         if self.relu:   # through the ReLU first: the gradient where its output was > 0
-            g = Tensor(be.binary("relu_grad", g.data, g.shape, y[0].data, g.shape, g.shape),
-                       g.shape, "float32", be)
+            g = grad_kernel("relu_grad", g, y[0])
         gx = gw = gb = None
         if x.requires_grad:   # not for a network's first layer: its input is data
             gx = Tensor(be.conv2d_grad_input(g.data, w.data, *self.geometry), x.shape,

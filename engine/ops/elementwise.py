@@ -36,9 +36,14 @@ class Unary(Function):
             raise NotImplementedError(f"no gradient for {self.row.name}")
         if isinstance(grad, str):   # one kernel: binary grad op of (g, what was saved)
             (saved,) = self.saved
-            return _new(g, g.backend.binary(grad, g.data, g.shape, saved.data, g.shape,
-                                            g.shape, *self.args))
+            return grad_kernel(grad, g, saved, *self.args)
         return grad(g, *self.saved, *self.args)
+
+
+def grad_kernel(op, g, saved, *args):
+    """g taken back through a unary op by its gradient kernel: the BINARY op `op` (e.g.
+    "relu_grad") of g and what the forward saved (x or y, g's shape), one kernel."""
+    return _new(g, g.backend.binary(op, g.data, g.shape, saved.data, g.shape, g.shape, *args))
 
 
 def unary(op, x, *args):

@@ -9,6 +9,7 @@ import math
 
 from ..autograd import Function
 from ..tensor import Tensor
+from .elementwise import grad_kernel
 from .shape import broadcast_shapes
 
 
@@ -104,8 +105,7 @@ class Linear(Function):
             gz, gb = be.relu_bias_backward(g.data, y[0].data, rows, n_out)
             g, gb = (Tensor(gz, g.shape, "float32", be), Tensor(gb, (n_out,), "float32", be))
         elif self.relu:   # the gradient where the ReLU's output was > 0
-            g = Tensor(be.binary("relu_grad", g.data, g.shape, y[0].data, g.shape, g.shape),
-                       g.shape, "float32", be)
+            g = grad_kernel("relu_grad", g, y[0])
         elif self.has_bias:
             gb = g.sum(0)
         if x.requires_grad:  # dx = g @ w

@@ -18,15 +18,18 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # mallopt's parameters (malloc.h)
 MMAP_THRESHOLD = 256 << 20    # blocks up to 256 MiB come from the heap
 TRIM_THRESHOLD = 512 << 20    # up to 512 MiB free at the heap's top is kept
 
-_done = False
+_taken = None   # whether glibc took the settings, once tried
 
 
 def keep_freed_blocks():
-    """Once per process; True where glibc took the settings."""
-    global _done
-    if _done or not sys.platform.startswith("linux"):
-        return _done
-    _done = True
+    """Once per process (later calls answer the same); True where glibc took the settings."""
+    global _taken
+    if _taken is None:
+        _taken = sys.platform.startswith("linux") and _set_thresholds()
+    return _taken
+
+
+def _set_thresholds():
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt   # glibc only: musl has no mallopt

@@ -7,6 +7,7 @@ forward pass's relu=True clamps y at 0 after the bias: in the kernel's epilogue 
 is one slice, else after the slices are added."""
 from ..base import FLOAT32
 from ..kernel_choice import conv_plan
+from . import added_slices
 
 
 class ConvKernels:
@@ -33,10 +34,7 @@ class ConvKernels:
             constants["FLIPPED"] = flipped
         self._run(plan.kernel, [self._or_dummy(a) for a in (x, w, g, bias)] + [out], params,
                   groups=plan.groups, entry=plan.entry, constants=constants)
-        if plan.slices == 1:
-            return out
-        out = self.reduce("sum", out, 1, plan.slices, M * cols)
-        return self.unary("relu", out) if relu else out
+        return added_slices(self, out, plan.slices, M * cols, relu)
 
     def conv2d(self, x, w, bias, *geometry, relu=False):
         return self._conv2d(0, x, w, None, bias, *geometry, relu=relu)

@@ -2,7 +2,7 @@
 (shaders/softmax.wgsl, softmax_backward.wgsl) and the fused cross-entropy
 (cross_entropy.wgsl, cross_entropy_backward.wgsl)."""
 from ..base import FLOAT32
-from ..runtime import grid
+from ..runtime import WG, grid
 
 WIDE_ROW = 256   # rows wider than this get a workgroup each
 SUMMED_WORK = 4096   # most logits one thread of cross_entropy.wgsl's `summed` reads
@@ -40,7 +40,7 @@ class LossKernels:
         """(scale * the sum of the rows' losses as one value, lse per row). A small batch
         takes one dispatch (`summed`: one workgroup); a bigger one the per-row kernel,
         then the sum and the scaling, so that every core gets work."""
-        if -(-rows // 256) * cols > SUMMED_WORK:
+        if -(-rows // WG) * cols > SUMMED_WORK:   # rows per thread x logits per row
             losses, lse = self.cross_entropy(logits, targets, rows, cols, smoothing)
             total = self.reduce("sum", losses, 1, rows, 1)
             return (total if scale == 1.0 else self.unary("scale", total, scale)), lse

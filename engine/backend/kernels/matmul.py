@@ -6,6 +6,7 @@ products the reduce kernel adds. relu=True clamps the result at 0 (after the bia
 the product's own epilogue when K is one slice, else after the slices are added."""
 from ..base import FLOAT32
 from ..kernel_choice import matmul_plan
+from . import added_slices
 
 RELU_BIAS_ROWS = 4096   # a longer column is summed by the reduce kernel, in parallel
 
@@ -25,10 +26,7 @@ class MatmulKernels:
             constants["B_VEC"] = (K if trans_b else N) % 4 == 0
         self._run(plan.kernel, [a, b, self._or_dummy(bias), out], params,
                   groups=plan.groups, entry=plan.entry, constants=constants)
-        if plan.slices == 1:
-            return out
-        out = self.reduce("sum", out, 1, plan.slices, batch * M * N)
-        return self.unary("relu", out) if relu else out
+        return added_slices(self, out, plan.slices, batch * M * N, relu)
 
     def relu_bias_backward(self, g, y, rows, cols):
         """(g where y > 0 else 0, its column sums): the gradient through a fused Linear's
