@@ -310,3 +310,68 @@ def test_numpy_conv_keeps_its_columns_for_the_weight_gradient_only():
     with eg.no_grad():
         conv(eg.randn(4, 2, 6, 6))                 # an input nobody keeps
     assert backend._kept_columns == {}
+
+
+# (batch, in channels, (H, W), out channels, kernel, stride, padding, pool kernel, pool
+# stride): conv2d + ReLU + max-pool, one op on the numpy backend where the windows tile
+BLOCK_CASES = [
+    (2, 1, (28, 28), 8, 5, 1, 2, 2, None),     # ConvNetJS's and LeNet-5's first block
+    (3, 8, (14, 14), 16, 5, 1, 2, 3, None),    # ConvNetJS's second: 14 -> 4, 2 rows left
+    (2, 3, (11, 9), 5, 3, 2, 1, (2, 3), None), # non-square pool, strided conv
+    (1, 2, (7, 7), 4, 3, 1, 0, 5, None),       # one window: the whole 5x5 map
+    (2, 3, (9, 9), 4, 3, 1, 1, 3, 2),          # overlapping windows: the ops apart
+]
+
+
+def _block_id(case):
+    *conv, pool, pool_stride = case
+    return f"{_id(conv)}-pool{pool}-{pool_stride}".replace(" ", "")
+
+
+@pytest.mark.parametrize("case", BLOCK_CASES, ids=_block_id)
+def test_conv2d_relu_max_pool2d(device, case):
+    from engine.ops.conv_block import conv2d_relu_max_pool2d
+    n, c_in, hw, c_out, k, s, p, pool, pool_stride = case
+    check_op(lambda x, w, b: conv2d_relu_max_pool2d(x, w, b, s, p, pool, pool_stride),
+             lambda x, w, b: TF.max_pool2d(TF.relu(TF.conv2d(x, w, b, s, p)), pool,
+                                           pool_stride),
+             [(n, c_in, *hw), (c_out, c_in, k, k), (c_out,)], device)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("case", BLOCK_CASES, ids=_block_id)
+def test_conv_block_fused_equals_apart(case, bias, monkeypatch):
+    # numpy runs the block as one primitive where the pool's windows tile the map: the
+    # same values as the ops apart, bit for bit but for the bias gradient's order of
+    # summation. NaNs and ties included: they go where max_pool2d sends them.
+    from engine.ops.conv import conv2d_relu
+    from engine.ops.conv_block import conv2d_relu_max_pool2d
+    eg.set_device("cpu")
+    n, c_in, hw, c_out, k, s, p, pool, pool_stride = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c_in, *hw)).astype(np.float32)
+    x[-1] = 1.0                  # a flat image: equal outputs inside, tied windows
+    x[0, 0, :3, :3] = np.nan     # NaN pixels
+    w = rng.standard_normal((c_out, c_in, k, k)).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32) if bias else None
+    backend = eg.backend.current_backend()
+    primitive = backend.conv2d_relu_max_pool2d
+    fused_calls = []
+    monkeypatch.setattr(backend, "conv2d_relu_max_pool2d",
+                        lambda *a: fused_calls.append(a) or primitive(*a))
+    runs, grad = [], None
+    for fused in (True, False):
+        xs = [None if a is None else eg.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = (conv2d_relu_max_pool2d(*xs, s, p, pool, pool_stride) if fused else
+             F.max_pool2d(conv2d_relu(*xs, s, p), pool, pool_stride))
+        if grad is None:
+            grad = rng.standard_normal(y.shape).astype(np.float32)
+        y.backward(eg.tensor(grad))
+        runs.append([y.numpy()] + [t.grad.numpy() for t in xs if t is not None])
+    assert len(fused_calls) == (0 if pool_stride else 1)   # overlapping windows: apart
+    fused, apart = runs
+    for what, a, c in zip(["output", "grad x", "grad w", "grad bias"], fused, apart):
+        if what == "grad bias":
+            assert_close(a, c, 1e-6, what)
+        else:
+            assert np.array_equal(a, c, equal_nan=True), what

@@ -418,6 +418,42 @@ def test_sequential_fuses_a_layer_and_its_relu_unless_a_hook_watches(device, lay
         assert np.array_equal(a, b)
 
 
+def test_sequential_runs_conv_relu_pool_as_one_op_unless_a_hook_watches(device):
+    # Conv2d, ReLU, MaxPool2d: one op (engine/ops/conv_block.py; one primitive on numpy);
+    # a hook on the pool needs the pool's own output, so then the pool runs apart, after
+    # the Conv2d+ReLU pair. The same values both ways (the bias gradient's sum may be
+    # ordered differently on numpy).
+    eg.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2, stride=1),
+                          nn.Flatten(), nn.Linear(4, 2))
+    x = eg.randn(3, 2, 8, 8, requires_grad=True)
+    blocks, pairs, seen, outputs, grads = [], [], [], [], []
+    block, pair = nn.Conv2d.forward_relu_max_pool, nn.Conv2d.forward_relu
+    try:
+        nn.Conv2d.forward_relu_max_pool = lambda self, x, pool: (
+            blocks.append(self) or block(self, x, pool))
+        nn.Conv2d.forward_relu = lambda self, x: pairs.append(self) or pair(self, x)
+        for run in range(2):
+            if run == 1:
+                model[2].register_forward_hook(lambda m, a, out: seen.append(out.shape))
+            x.grad = None
+            model.zero_grad()
+            y = model(x)
+            y.sum().backward()
+            outputs.append(y.numpy())
+            grads.append([x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()])
+    finally:
+        nn.Conv2d.forward_relu_max_pool, nn.Conv2d.forward_relu = block, pair
+    # both triples went through forward_relu_max_pool (the second's overlapping pool runs
+    # apart inside it), until the hook split the first one
+    assert blocks == [model[0], model[3], model[3]]
+    assert pairs == [model[0]] and seen == [(3, 3, 4, 4)]
+    assert np.array_equal(outputs[0], outputs[1])
+    for a, b in zip(*grads):
+        assert_close(a, b, 1e-6)
+
+
 def test_sequential_train_eval(device):
     torch.manual_seed(0)
     theirs = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8),

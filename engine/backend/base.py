@@ -140,6 +140,12 @@ class Backend:
         """dw (C_out, C_in, kh, kw): g times the input under each tap, summed over the
         batch and the output pixels."""
         raise NotImplementedError
+    # Optional: max_pool2d(relu(conv2d(...))) as one primitive, for pool windows that tile
+    # the map (stride = kernel, no padding); None where the backend runs the ops apart.
+    # conv2d_relu_max_pool2d(x, w, bias, <conv2d's geometry>, pool) -> (out, winners);
+    # conv2d_relu_max_pool2d_backward(g, winners, x, w, <geometry>, pool, needs)
+    #   -> (dx, dw, dbias), needs: which three to compute. See cpu_numpy/cnn.py.
+    conv2d_relu_max_pool2d = None
 
     # -- random numbers and data ---------------------------------------------
     def random(self, numel, seed, offset, normal=False):

@@ -3,6 +3,7 @@ from .activation import ReLU
 from .conv import Conv2d
 from .linear import Linear
 from .module import Module
+from .pooling import MaxPool2d
 
 
 class Sequential(Module):
@@ -19,7 +20,10 @@ class Sequential(Module):
         layers = list(self._modules.values())
         i = 0
         while i < len(layers):
-            if _fusable(layers[i:i + 2]):   # Linear or Conv2d, then ReLU: one kernel
+            if _fusable_block(layers[i:i + 3]):   # Conv2d, ReLU, MaxPool2d: one op
+                x = layers[i].forward_relu_max_pool(x, layers[i + 2])
+                i += 3
+            elif _fusable(layers[i:i + 2]):   # Linear or Conv2d, then ReLU: one kernel
                 x = layers[i].forward_relu(x)
                 i += 2
             else:
@@ -47,6 +51,13 @@ def _fusable(pair):
     forward hook watches either, since it must see the layer's own output."""
     return (len(pair) == 2 and type(pair[0]) in (Linear, Conv2d) and type(pair[1]) is ReLU
             and not pair[0]._forward_hooks and not pair[1]._forward_hooks)
+
+
+def _fusable_block(layers):
+    """A Conv2d, a ReLU and a MaxPool2d run as one op (engine/ops/conv_block.py), no
+    forward hook watching any of them."""
+    return (len(layers) == 3 and _fusable(layers[:2]) and type(layers[0]) is Conv2d
+            and type(layers[2]) is MaxPool2d and not layers[2]._forward_hooks)
 
 
 class Flatten(Module):

@@ -3,6 +3,7 @@ import math
 
 from ..creation import zeros
 from ..ops.conv import _pair, conv2d_relu
+from ..ops.conv_block import conv2d_relu_max_pool2d
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -43,6 +44,13 @@ class Conv2d(Module):
         """relu(self(x)) in one kernel: nn.Sequential's way through a Conv2d and its ReLU."""
         self._check_input(x)
         return conv2d_relu(x, self.weight, self.bias, self.stride, self.padding)
+
+    def forward_relu_max_pool(self, x, pool):
+        """pool(relu(self(x))) for a MaxPool2d `pool`: nn.Sequential's way through a Conv2d,
+        its ReLU and a max-pool (one primitive on the numpy backend)."""
+        self._check_input(x)
+        return conv2d_relu_max_pool2d(x, self.weight, self.bias, self.stride, self.padding,
+                                      pool.kernel_size, pool.stride, pool.padding)
 
     def _check_input(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -2,4 +2,4 @@
 one Function subclass; the kernels they call are named after the file in shaders/."""
 from . import elementwise, shape, reduce, matmul, loss  # noqa: F401
 from . import pool, norm, dropout, cat  # noqa: F401
-from . import conv  # noqa: F401
+from . import conv, conv_block  # noqa: F401

@@ -82,9 +82,12 @@ class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
         a, b = a.reshape(a_shape), b.reshape(b_shape)
         with np.errstate(all="ignore"):
             out = np.asarray(BINARY[op].numpy(np, a, b, *args))
-        if out.shape != tuple(out_shape) or out.dtype != self.float or not out.flags.owndata:
+        fresh = out.flags.c_contiguous and not (np.may_share_memory(out, a)
+                                                or np.may_share_memory(out, b))
+        if out.shape != tuple(out_shape) or out.dtype != self.float or not fresh:
             # broadcast, promoted (comparisons give float64), or an input handed back
-            # (lhs): copy into a new array; a fresh result of the right shape is kept as is
+            # (lhs): copy into a new array. A new result of the right shape is kept as is,
+            # a view of one too (relu_grad's bit-pattern view: copying it cost a third)
             out = np.broadcast_to(out, out_shape).astype(self.float)
         return out.ravel()
 

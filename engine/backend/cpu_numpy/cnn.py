@@ -20,6 +20,8 @@ import weakref
 
 import numpy as np
 
+from ..elementwise_table import where_mask
+
 
 def _taps(padded, kernel, stride, out_hw):
     """For each kernel tap (i, j): the view of `padded` (planes, Hp, Wp, ...) whose element
@@ -111,18 +113,27 @@ class CNNPrimitives:
 
     def conv2d_grad_weight(self, g, x, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
         geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
+        return self._grad_weight(_batch_last(g, N, C_out), x, geometry)
+
+    def _grad_weight(self, g_rows, x, geometry):
+        """g_rows: the output's gradient batch-last, (C_out, OH*OW*N)."""
         # autograd's version check has made sure x did not change since the forward pass
         cols = self._kept_columns_of(x, geometry)
         if cols is None:
             cols = self._im2col(x, *geometry)
         # dw^T = cols @ g^T rather than g @ cols^T: the same sums, but OpenBLAS runs this
         # shape (a long inner dimension, few outputs) about 1.5x faster (measured)
-        return (cols @ _batch_last(g, N, C_out).T).T.ravel()
+        return (cols @ g_rows.T).T.ravel()
 
     def conv2d_grad_input(self, g, w, N, C_in, C_out, in_hw, out_hw, kernel, stride, padding):
-        (H, W), (ph, pw) = in_hw, padding
+        geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
+        return self._grad_input(_batch_last(g, N, C_out), w, geometry)
+
+    def _grad_input(self, g_rows, w, geometry):
+        """g_rows: the output's gradient batch-last, (C_out, OH*OW*N)."""
+        N, C_in, (H, W), out_hw, kernel, stride, (ph, pw) = geometry
         # what each tap of each window sends back to the pixel it read: sum over co of w * g
-        sent = w.reshape(C_out, -1).T @ _batch_last(g, N, C_out)
+        sent = w.reshape(len(g_rows), -1).T @ g_rows
         sent = sent.reshape(C_in, *kernel, *out_hw, N)
         dxp = np.zeros((C_in, H + 2 * ph, W + 2 * pw, N), self.float)
         for i, j, window in _taps(dxp, kernel, stride, out_hw):   # col2im, tap by tap:
@@ -130,6 +141,62 @@ class CNNPrimitives:
         # drop the padding's share (a copy of long runs), then back into NCHW order
         inside = np.ascontiguousarray(dxp[:, ph:ph + H, pw:pw + W]) if ph or pw else dxp
         return _transposed(inside.reshape(-1, N)).ravel()
+
+    # ---- a Conv2d, its ReLU and a MaxPool2d as one primitive ----
+    #
+    # A CNN's usual block (LeNet-5's and ConvNetJS's layers). Run apart, the product's
+    # batch-last output is transposed into NCHW for the pool, whose taps then read runs
+    # of 4-14 floats at a stride, and the backward pass transposes the pool's gradient
+    # back to batch-last for the products. Here the product's output is pooled where it
+    # lies (a tap reads runs of N floats), only the pooled map (1/4 or 1/9 of it) is
+    # transposed, and the backward pass stays batch-last from the pooled gradient on.
+    # Only for windows that tile the map (stride = kernel, no padding): each pixel is
+    # then in one window at most, so the backward pass writes, never adds.
+    NO_GRADIENT = 255   # a window's winner where its maximum, after the ReLU, was 0
+
+    def conv2d_relu_max_pool2d(self, x, w, bias, N, C_in, C_out, in_hw, out_hw, kernel,
+                               stride, padding, pool):
+        """-> (max_pool2d(relu(conv2d(...)), pool) in NCHW, winners): winners (C_out, PH,
+        PW, N) uint8, the tap (i * pool_w + j) that won each window, or NO_GRADIENT."""
+        geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
+        cols = self._im2col(x, *geometry)
+        self._keep_columns(x, geometry, cols)
+        y = w.reshape(C_out, -1) @ cols                        # (C_out, OH*OW*N)
+        if bias is not None:
+            y += bias[:, None]
+        np.maximum(y, 0, out=y)
+        pooled_hw = (out_hw[0] // pool[0], out_hw[1] // pool[1])
+        best = np.full((C_out, *pooled_hw, N), -np.inf, self.float)
+        winners = np.zeros(best.shape, np.uint8)
+        # the same comparisons, in the same order, as max_pool2d's
+        for tap, (_, _, v) in enumerate(_taps(y.reshape(C_out, *out_hw, N), pool, pool,
+                                              pooled_hw)):
+            if tap:
+                better = v > best
+                # winners = where(better, tap, winners), as uint8 arithmetic (mod 256: exact)
+                step = np.subtract(tap, winners, dtype=np.uint8)
+                step *= better
+                winners += step
+            np.fmax(best, v, out=best)
+        # the ReLU passes no gradient where its output, the window's maximum, was 0
+        # (best is never NaN: fmax skips NaNs, and it starts at -inf)
+        winners |= np.multiply(best <= 0, self.NO_GRADIENT, dtype=np.uint8)
+        return _transposed(best.reshape(-1, N)).ravel(), winners
+
+    def conv2d_relu_max_pool2d_backward(self, g, winners, x, w, N, C_in, C_out, in_hw,
+                                        out_hw, kernel, stride, padding, pool, needs):
+        """-> (grad x, grad w, grad bias), None where `needs` (three bools) says so."""
+        geometry = (N, C_in, in_hw, out_hw, kernel, stride, padding)
+        pooled_hw = winners.shape[1:3]
+        g = _batch_last(g, N, C_out).reshape(winners.shape)
+        # each window's gradient to the pixel that won it (a write: windows don't overlap)
+        dy = np.zeros((C_out, *out_hw, N), self.float)
+        for tap, (_, _, window) in enumerate(_taps(dy, pool, pool, pooled_hw)):
+            where_mask(np, winners == tap, g, out=window)
+        dy = dy.reshape(C_out, -1)
+        return (self._grad_input(dy, w, geometry) if needs[0] else None,
+                self._grad_weight(dy, x, geometry) if needs[1] else None,
+                dy.sum(axis=1) if needs[2] else None)
 
     # ---- pooling ----
     @staticmethod
