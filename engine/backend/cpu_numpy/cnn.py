@@ -1,6 +1,6 @@
 """The numpy backend's convolution, pooling and batch-norm primitives (see __init__.py).
 
-Speed here comes from two habits (figures in BENCHMARKS.md, sections 5 and 6):
+Speed here comes from these habits (figures in BENCHMARKS.md, sections 5 and 6):
 
 - **Let BLAS do the arithmetic.** A convolution is rewritten as one matrix product
   on contiguous matrices ("im2col"), which OpenBLAS runs at 100+ GFLOP/s on two
@@ -15,6 +15,9 @@ Speed here comes from two habits (figures in BENCHMARKS.md, sections 5 and 6):
   transposition, and numpy copies a transposed array in the order it writes, reading
   the source down its columns: a cache miss per float once the array outgrows the
   cache. `_transposed` copies 128 source rows at a time instead, which stay in cache.
+- **Stay batch-innermost through a block.** A Conv2d, its ReLU and a MaxPool2d run as
+  one primitive (`conv2d_relu_max_pool2d`): the pool reads the product's output in
+  its own layout, and only the 4-9x smaller pooled map is transposed.
 """
 import weakref
 
