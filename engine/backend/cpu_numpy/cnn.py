@@ -257,13 +257,19 @@ class CNNPrimitives:
         return np.ascontiguousarray(gp[:, ph:ph + H, pw:pw + W]).ravel()
 
     # ---- batch normalisation ----
+    # Per-channel sums over the batch and the pixels: each image's row of L values is
+    # summed along its contiguous axis, then the N row sums in float64 (sums of
+    # millions). Reducing over axes (0, 2) at once in float64 was 2x slower (measured).
+    @staticmethod
+    def _channel_sums(x):
+        return x.sum(axis=2).sum(axis=0, dtype=np.float64)
+
     def batch_norm_stats(self, x, N, C, L):
         x = x.reshape(N, C, L)
-        # sums of millions: accumulate in float64 (numpy converts block by block, no copy)
-        mean = x.mean(axis=(0, 2), dtype=np.float64).astype(self.float)
+        mean = (self._channel_sums(x) / (N * L)).astype(self.float)
         centred = x - mean[:, None]
         np.square(centred, out=centred)
-        var = centred.sum(axis=(0, 2), dtype=np.float64) / (N * L)
+        var = self._channel_sums(centred) / (N * L)
         return mean, var.astype(self.float)
 
     def batch_norm(self, x, mean, var, weight, bias, N, C, L, eps):
@@ -279,20 +285,22 @@ class CNNPrimitives:
     def batch_norm_backward(self, g, x, mean, var, weight, N, C, L, eps, training):
         g = g.reshape(N, C, L)
         inv_std = 1.0 / np.sqrt(var + eps)
-        xhat = (x.reshape(N, C, L) - mean[:, None]) * inv_std[:, None]
-        dbias = g.sum(axis=(0, 2), dtype=np.float64).astype(self.float)
-        dweight = (g * xhat).sum(axis=(0, 2), dtype=np.float64).astype(self.float)
+        xhat = x.reshape(N, C, L) - mean[:, None]
+        xhat *= inv_std[:, None]
+        dbias = self._channel_sums(g).astype(self.float)
+        dweight = self._channel_sums(g * xhat).astype(self.float)
         scale = inv_std if weight is None else inv_std * weight
         if not training:
             return (g * scale[:, None]).ravel(), dweight, dbias
         # through the batch's mean and var too (shaders/batch_norm_backward.wgsl):
-        # dx = (g - (dbias + xhat * dweight) / (N*L)) * scale, computed in xhat's memory
-        dx = xhat
-        dx *= dweight[:, None]
-        dx += dbias[:, None]
-        dx /= -(N * L)
-        dx += g
-        dx *= scale[:, None]
+        # dx = (g - (dbias + xhat * dweight) / (N*L)) * scale
+        #    = g * scale + xhat * (-dweight * scale / (N*L)) - dbias * scale / (N*L),
+        # per-channel factors, so three whole-array passes (xhat's memory reused)
+        share = scale / (N * L)
+        xhat *= (-dweight * share)[:, None]
+        xhat += (-dbias * share)[:, None]
+        dx = g * scale[:, None]
+        dx += xhat
         return dx.ravel(), dweight, dbias
 
     def batch_norm_update(self, running_mean, running_var, mean, var, C, momentum, count):
