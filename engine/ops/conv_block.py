@@ -1,7 +1,7 @@
 """A CNN's usual block, max_pool2d(relu(conv2d(x))), as one op where the backend has
 it as one primitive (numpy: cpu_numpy/cnn.py says why that is faster there), else as
 the ops apart: conv2d_relu, then max_pool2d. The same values either way (tested).
-nn.Sequential runs a Conv2d, ReLU, MaxPool2d run through it."""
+nn.Sequential sends every Conv2d, ReLU, MaxPool2d sequence of its layers through it."""
 from ..autograd import Function
 from ..tensor import Tensor
 from .conv import _geometry, _pair, conv2d_relu
