@@ -372,13 +372,16 @@ def test_cat_errors(device):
 
 # -- layers together ----------------------------------------------------------------------------
 
-def _fused_then_hooked(model, x, layer_class, hooked):
+def _fused_then_hooked(model, x, hooked, counted):
     """Run model forward and backward twice: as it is, then with a forward hook on
-    model[hooked]. -> (the layers whose forward_relu ran, in order; what the hook saw;
-    outputs; gradients of x and the parameters), each of the last two per run."""
-    calls, seen, outputs, grads = [], [], [], []
-    original = layer_class.forward_relu
-    layer_class.forward_relu = lambda self, x: calls.append(self) or original(self, x)
+    model[hooked]. counted: method names of nn.Conv2d / nn.Linear whose calls to count.
+    -> ({method: the layers it ran for, in order}; what the hook saw; outputs;
+    gradients of x and the parameters), each of the last two per run."""
+    calls, seen, outputs, grads = {name: [] for _, name in counted}, [], [], []
+    originals = [(cls, name, getattr(cls, name)) for cls, name in counted]
+    for cls, name, original in originals:
+        setattr(cls, name, lambda self, *args, original=original, log=calls[name]:
+                log.append(self) or original(self, *args))
     try:
         for run in range(2):
             if run == 1:
@@ -390,7 +393,8 @@ def _fused_then_hooked(model, x, layer_class, hooked):
             outputs.append(y.numpy())
             grads.append([x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()])
     finally:
-        layer_class.forward_relu = original
+        for cls, name, original in originals:
+            setattr(cls, name, original)
     return calls, seen, outputs, grads
 
 
@@ -409,8 +413,8 @@ def test_sequential_fuses_a_layer_and_its_relu_unless_a_hook_watches(device, lay
         x, cls, hooked = eg.randn(2, 2, 4, 4, requires_grad=True), nn.Conv2d, 1
         fused_runs = [model[0]]                       # the ReLU hooked: apart
     calls, seen, (fused, apart), (fused_grads, apart_grads) = _fused_then_hooked(
-        model, x, cls, hooked)
-    assert calls == fused_runs and len(seen) == 1
+        model, x, hooked, [(cls, "forward_relu")])
+    assert calls["forward_relu"] == fused_runs and len(seen) == 1
     if hooked == 0:
         assert seen[0].min() < 0                      # the Linear's own output
     assert np.array_equal(fused, apart)
@@ -428,27 +432,12 @@ def test_sequential_runs_conv_relu_pool_as_one_op_unless_a_hook_watches(device):
                           nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2, stride=1),
                           nn.Flatten(), nn.Linear(4, 2))
     x = eg.randn(3, 2, 8, 8, requires_grad=True)
-    blocks, pairs, seen, outputs, grads = [], [], [], [], []
-    block, pair = nn.Conv2d.forward_relu_max_pool, nn.Conv2d.forward_relu
-    try:
-        nn.Conv2d.forward_relu_max_pool = lambda self, x, pool: (
-            blocks.append(self) or block(self, x, pool))
-        nn.Conv2d.forward_relu = lambda self, x: pairs.append(self) or pair(self, x)
-        for run in range(2):
-            if run == 1:
-                model[2].register_forward_hook(lambda m, a, out: seen.append(out.shape))
-            x.grad = None
-            model.zero_grad()
-            y = model(x)
-            y.sum().backward()
-            outputs.append(y.numpy())
-            grads.append([x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()])
-    finally:
-        nn.Conv2d.forward_relu_max_pool, nn.Conv2d.forward_relu = block, pair
+    calls, seen, outputs, grads = _fused_then_hooked(
+        model, x, 2, [(nn.Conv2d, "forward_relu_max_pool"), (nn.Conv2d, "forward_relu")])
     # both triples went through forward_relu_max_pool (the second's overlapping pool runs
     # apart inside it), until the hook split the first one
-    assert blocks == [model[0], model[3], model[3]]
-    assert pairs == [model[0]] and seen == [(3, 3, 4, 4)]
+    assert calls["forward_relu_max_pool"] == [model[0], model[3], model[3]]
+    assert calls["forward_relu"] == [model[0]] and [a.shape for a in seen] == [(3, 3, 4, 4)]
     assert np.array_equal(outputs[0], outputs[1])
     for a, b in zip(*grads):
         assert_close(a, b, 1e-6)
