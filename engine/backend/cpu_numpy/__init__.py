@@ -4,8 +4,8 @@ It is the reference the WGSL kernels are tested against and the fallback when
 the only GPU is a software one. It computes in float32 like the GPU, or in
 float64 when created with `precision="float64"` (used by the tests as a
 high-precision reference). Never imported in the browser: numpy is imported
-nowhere else in the engine. The convolution, pooling and batch-norm primitives
-are in cnn.py.
+nowhere else in the engine. The convolution and pooling primitives are in
+cnn.py, batch norm's in norm.py.
 """
 import numpy as np
 
@@ -13,6 +13,7 @@ from ..base import Backend, FLOAT32, INT32, UINT8
 from ..elementwise_table import UNARY, BINARY
 from .augment import AugmentPrimitive
 from .cnn import CNNPrimitives
+from .norm import NormPrimitives
 from .memory import keep_freed_blocks
 
 _NP = {INT32: np.int32, UINT8: np.uint8}
@@ -23,7 +24,7 @@ def _float32_bytes(arr):
     """What the GPU would hand back: float32 even when the reference runs in float64."""
     return (arr.astype(np.float32) if arr.dtype.kind == "f" else arr).tobytes()
 
-class NumpyBackend(CNNPrimitives, AugmentPrimitive, Backend):
+class NumpyBackend(CNNPrimitives, NormPrimitives, AugmentPrimitive, Backend):
     name = "cpu"
     reads_are_free = True
 
