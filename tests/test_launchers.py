@@ -89,6 +89,7 @@ def every_primitive(be):
     be.augment(x, 2, 3, (5, 7), 1, policy_settings("all"), -0.4, 2.8)
     pool = (6, (9, 9), (4, 4), (3, 3), (2, 2), (1, 1))
     be.max_pool2d(x, *pool), be.max_pool2d_backward(x, a(96, INT32), *pool)
+    be.max_pool2d_backward(x, a(96, INT32), 6, (9, 9), (3, 3), (3, 3), (3, 3), (0, 0))  # tiles
     be.avg_pool2d(x, *pool), be.avg_pool2d_backward(x, *pool)
     be.avg_pool2d(x, 1, (200, 200), (1, 1), (200, 200), (1, 1), (0, 0))   # sliced walk
     mean, var = be.batch_norm_stats(x, 4, 3, 5)
