@@ -15,9 +15,11 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     let win = window_of(i);
     var acc = 0.0;
     if (p.k0 > 0u) { acc = out[i]; }   // go on from the previous dispatch
+    var tap = first_tap(p.k0);
     for (var k = p.k0; k < p.k1; k++) {
-        let q = window_pixel(win, k);
+        let q = window_pixel(win, tap);
         if (q >= 0) { acc += x[win.base + u32(q)]; }   // padding adds 0
+        tap = next_tap(tap);
     }
     if (p.k1 == p.kh * p.kw) { acc /= f32(p.kh * p.kw); }   // the last part: the mean
     out[i] = acc;

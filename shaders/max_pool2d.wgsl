@@ -22,13 +22,15 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
         best_i = u32(indices[i]);
     }
     var best = x[win.base + best_i];
+    var tap = first_tap(p.k0);
     for (var k = p.k0; k < p.k1; k++) {
-        let q = window_pixel(win, k);
+        let q = window_pixel(win, tap);
         // strictly greater: ties keep the first, like PyTorch
         if (q >= 0 && x[win.base + u32(q)] > best) {
             best = x[win.base + u32(q)];
             best_i = u32(q);
         }
+        tap = next_tap(tap);
     }
     out[i] = best;
     indices[i] = i32(best_i);

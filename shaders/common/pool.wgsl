@@ -12,16 +12,32 @@ struct Params { planes: u32, in_h: u32, in_w: u32, out_h: u32, out_w: u32,
 struct Window { base: u32, top: i32, left: i32 }
 
 fn window_of(i: u32) -> Window {
-    let ow = i % p.out_w;
-    let oh = (i / p.out_w) % p.out_h;
-    return Window((i / (p.out_w * p.out_h)) * p.in_h * p.in_w,
+    let row = i / p.out_w;            // (plane, oh): two divisions, not four
+    let plane = row / p.out_h;
+    let ow = i - row * p.out_w;
+    let oh = row - plane * p.out_h;
+    return Window(plane * p.in_h * p.in_w,
                   i32(oh * p.sh) - i32(p.ph), i32(ow * p.sw) - i32(p.pw));
 }
 
-// Pixel k = r * kw + c of the window as h * in_w + w within its plane, or -1 in the padding.
-fn window_pixel(win: Window, k: u32) -> i32 {
-    let h = win.top + i32(k / p.kw);
-    let w = win.left + i32(k % p.kw);
+// Where a walk over the window's pixels k = r * kw + c is: its row and column are
+// counters, so a step costs no u32 division (emulated, and slow, on CPU-backed
+// adapters); only the walk's start divides.
+struct Tap { r: u32, c: u32 }
+
+fn first_tap(k: u32) -> Tap {
+    return Tap(k / p.kw, k % p.kw);
+}
+
+fn next_tap(t: Tap) -> Tap {
+    let wrap = t.c + 1u == p.kw;
+    return Tap(select(t.r, t.r + 1u, wrap), select(t.c + 1u, 0u, wrap));
+}
+
+// The window's pixel at tap t as h * in_w + w within its plane, or -1 in the padding.
+fn window_pixel(win: Window, t: Tap) -> i32 {
+    let h = win.top + i32(t.r);
+    let w = win.left + i32(t.c);
     if (h < 0 || w < 0 || h >= i32(p.in_h) || w >= i32(p.in_w)) { return -1; }
     return h * i32(p.in_w) + w;
 }
