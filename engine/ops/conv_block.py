@@ -4,7 +4,7 @@ the ops apart: conv2d_relu, then max_pool2d. The same values either way (tested)
 nn.Sequential sends every Conv2d, ReLU, MaxPool2d sequence of its layers through it."""
 from ..autograd import Function
 from ..tensor import Tensor
-from .conv import _geometry, _pair, conv2d_relu
+from .conv import Conv2d, _geometry, _pair
 from .pool import max_pool2d
 
 
@@ -44,7 +44,7 @@ def conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding=0, pool_size=
     tiles = (pool == pool_stride and _pair(pool_padding, "padding", "max_pool2d") == (0, 0)
              and min(pool) >= 1 and pool[0] * pool[1] < 255   # taps fit the uint8 winners
              and all(o >= p for o, p in zip(out_hw, pool)))
-    if x.backend.conv2d_relu_max_pool2d is None or not tiles:
-        return max_pool2d(conv2d_relu(x, weight, bias, stride, padding), pool_size,
-                          pool_stride, pool_padding)
+    if x.backend.conv2d_relu_max_pool2d is None or not tiles:   # conv2d_relu, checked above
+        y = Conv2d.apply(x, weight, bias, geometry=geometry, relu=True)
+        return max_pool2d(y, pool_size, pool_stride, pool_padding)
     return Conv2dReluMaxPool2d.apply(x, weight, bias, geometry=geometry, pool=pool)
