@@ -101,6 +101,33 @@ def test_conv2d_relu(device, case, sliced, monkeypatch):
              [(n, c_in, *hw), (c_out, c_in, kh, kw), (c_out,)], device)
 
 
+@pytest.mark.parametrize("relu", [True, False], ids=["relu", "bias_only"])
+@pytest.mark.parametrize("rows, cols, plane, row_limit", [
+    (3, 5, 1, None),      # a Linear's (batch, features): one pass
+    (2, 4, 100, None),    # a Conv2d's (batch, channels, pixels): rows, then each channel's pixels
+    (70, 3, 513, None),   # 1,539 columns, 70 rows each
+    (9, 2, 300, 4),       # more rows than the limit: relu_grad, then the reduce kernel
+])
+def test_relu_bias_backward(device, rows, cols, plane, row_limit, relu, monkeypatch):
+    # The primitive under Conv2d's and Linear's backward: the gradient through the ReLU
+    # and its sums per channel (the bias's gradient), against float64
+    from engine.backend.kernels import reduce as launcher
+    if row_limit is not None:
+        monkeypatch.setattr(launcher, "RELU_BIAS_ROWS", row_limit)
+    be = eg.backend.current_backend()
+    rng = np.random.default_rng(rows * 1000 + plane)
+    g = rng.standard_normal((rows, cols, plane)).astype(np.float32)
+    y = rng.standard_normal((rows, cols, plane)).astype(np.float32)
+    y[0, 0, 0] = 0.0   # a ReLU's output at 0 passes no gradient
+    gz, gb = be.relu_bias_backward(eg.tensor(g).data, eg.tensor(y).data if relu else None,
+                                   rows, cols, plane)
+    want = np.where(y > 0, g, 0).astype(np.float64) if relu else g.astype(np.float64)
+    got_gz = eg.Tensor(gz, (rows, cols, plane), "float32", be).numpy()
+    got_gb = eg.Tensor(gb, (cols,), "float32", be).numpy()
+    assert np.array_equal(got_gz, want.astype(np.float32))
+    assert_close(got_gb, want.sum(axis=(0, 2)), what="the bias gradient")
+
+
 def test_input_without_grad(device):
     # a network's first layer: the data needs no gradient, so none is computed
     x = eg.randn(2, 3, 8, 8)

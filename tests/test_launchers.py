@@ -61,6 +61,7 @@ def every_primitive(be):
         with kernel_choice.forced(matmul=variant, reduce="per_thread"):
             be.matmul(x, x, 2, 9, 70, 300, bias=a(70)), be.reduce("sum", x, 3, 10, 2)
     be.relu_bias_backward(x, x, 4, 10), be.relu_bias_backward(x, x, 5000, 2)  # one pass; two
+    be.relu_bias_backward(x, None, 4, 10), be.relu_bias_backward(x, x, 4, 10, 7)  # no ReLU; conv
     be.softmax(x, 4, 10), be.softmax(x, 2, 300, log=True), be.softmax_backward(x, x, 4, 10)
     be.softmax_backward(x, x, 2, 300)
     be.cross_entropy(x, a(4, INT32), 4, 10, 0.1), be.cross_entropy(x, a(2, INT32), 2, 300)

@@ -95,9 +95,11 @@ class Backend:
         trans_b). An operand that is not batched is shared by every z."""
         raise NotImplementedError
 
-    def relu_bias_backward(self, g, y, rows, cols):
-        """-> (g where y > 0 else 0, its sums over the rows): (rows, cols) g and y, the
-        gradient through a fused Linear's ReLU and its bias's gradient."""
+    def relu_bias_backward(self, g, y, rows, cols, plane=1):
+        """-> (gz, gb) for g and y viewed as (rows, cols, plane): gz = g where y > 0 else 0,
+        the gradient through a fused layer's ReLU (g itself when y is None: no ReLU), and
+        gb = gz summed over the rows and the plane, the bias's gradient (a Linear's (batch,
+        features, 1), a Conv2d's (batch, channels, pixels))."""
         raise NotImplementedError
 
     # -- fused row-wise ops -------------------------------------------------

@@ -4,7 +4,8 @@ Kernel: shaders/conv2d.wgsl, one implicit GEMM for each product
     y  = w (C_out x C_in*kh*kw) @ unfolded x (C_in*kh*kw x N*OH*OW)   (+ bias)
     dx = w^T @ g, folded back onto the input pixels (a "transposed convolution")
     dw = g @ unfolded x^T, summed over the batch and the output pixels
-and db = g summed over N, OH and OW (two passes of reduce.wgsl).
+and db = g summed over N, OH and OW (shaders/relu_bias_backward.wgsl, which also takes
+the gradient through a ReLU fused after the conv).
 
 Why an implicit GEMM rather than im2col (copy every window into a (C_in*kh*kw,
 N*OH*OW) matrix) + shaders/matmul.wgsl: measured on lavapipe, 2 cores, batch 64
@@ -97,19 +98,20 @@ class Conv2d(Function):
     def backward(self, g):
         x, w, *y = self.saved
         be = g.backend
-        if self.relu:   # through the ReLU first: the gradient where its output was > 0
-            g = grad_kernel("relu_grad", g, y[0])
         gx = gw = gb = None
+        if self.bias_grad:   # through the ReLU, if any, as the bias's gradient is summed
+            N, C_out, OH, OW = g.shape
+            gz, gb = be.relu_bias_backward(g.data, y[0].data if self.relu else None,
+                                           N, C_out, OH * OW)
+            g, gb = Tensor(gz, g.shape, "float32", be), Tensor(gb, (C_out,), "float32", be)
+        elif self.relu:   # the gradient where the ReLU's output was > 0
+            g = grad_kernel("relu_grad", g, y[0])
         if x.requires_grad:   # not for a network's first layer: its input is data
             gx = Tensor(be.conv2d_grad_input(g.data, w.data, *self.geometry), x.shape,
                         "float32", be)
         if w.requires_grad:
             gw = Tensor(be.conv2d_grad_weight(g.data, x.data, *self.geometry), w.shape,
                         "float32", be)
-        if self.bias_grad:   # sum over the pixels of each (n, co), then over n
-            N, C_out, OH, OW = g.shape
-            per_image = be.reduce("sum", g.data, N * C_out, OH * OW, 1)
-            gb = Tensor(be.reduce("sum", per_image, 1, N, C_out), (C_out,), "float32", be)
         return gx, gw, gb
 
 

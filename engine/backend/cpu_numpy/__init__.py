@@ -120,9 +120,11 @@ class NumpyBackend(CNNPrimitives, NormPrimitives, AugmentPrimitive, Backend):
             np.maximum(out, 0, out=out)
         return out.ravel()
 
-    def relu_bias_backward(self, g, y, rows, cols):
-        gz = self.binary("relu_grad", g, (rows * cols,), y, (rows * cols,), (rows * cols,))
-        return gz, gz.reshape(rows, cols).sum(axis=0)
+    def relu_bias_backward(self, g, y, rows, cols, plane=1):
+        n = rows * cols * plane
+        gz = g if y is None else self.binary("relu_grad", g, (n,), y, (n,), (n,))
+        summed = gz.reshape(rows, cols * plane).sum(axis=0)   # as the GPU: rows, then pixels
+        return gz, summed.reshape(cols, plane).sum(axis=1)
 
     # -- fused row-wise ops ------------------------------------------------------
     def softmax(self, x, rows, cols, log=False):

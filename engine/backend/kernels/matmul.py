@@ -8,8 +8,6 @@ from ..base import FLOAT32
 from ..kernel_choice import matmul_plan
 from . import added_slices
 
-RELU_BIAS_ROWS = 4096   # a longer column is summed by the reduce kernel, in parallel
-
 
 class MatmulKernels:
     def matmul(self, a, b, batch, M, N, K, trans_a=False, trans_b=False,
@@ -27,13 +25,3 @@ class MatmulKernels:
         self._run(plan.kernel, [a, b, self._or_dummy(bias), out], params,
                   groups=plan.groups, entry=plan.entry, constants=constants)
         return added_slices(self, out, plan.slices, batch * M * N, relu)
-
-    def relu_bias_backward(self, g, y, rows, cols):
-        """(g where y > 0 else 0, its column sums): the gradient through a fused Linear's
-        ReLU and its bias's gradient, one dispatch for batches of up to RELU_BIAS_ROWS."""
-        if rows > RELU_BIAS_ROWS:
-            gz = self.binary("relu_grad", g, (rows, cols), y, (rows, cols), (rows, cols))
-            return gz, self.reduce("sum", gz, 1, rows, cols)
-        gz, gb = self._alloc(rows * cols, FLOAT32), self._alloc(cols, FLOAT32)
-        self._run("relu_bias_backward", [g, y, gz, gb], dict(rows=rows, cols=cols), cols)
-        return gz, gb

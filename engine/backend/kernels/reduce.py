@@ -1,10 +1,13 @@
-"""Launchers for engine/ops/reduce.py: sum / max / min along one axis
-(shaders/reduce.wgsl) and argmax (argmax.wgsl, argmax_pick.wgsl)."""
+"""Launchers for the reductions: sum / max / min along one axis (shaders/reduce.wgsl)
+and argmax (argmax.wgsl, argmax_pick.wgsl) for engine/ops/reduce.py, and a layer's
+bias gradient, through its ReLU (relu_bias_backward.wgsl) for ops/matmul.py and
+ops/conv.py."""
 from ..base import FLOAT32, INT32, REDUCE_OPS
 from ..kernel_choice import reduce_row_limit
 from ..runtime import grid
 
 REDUCE_CHUNK = 256 * 64   # row elements per workgroup: 64 loads per thread
+RELU_BIAS_ROWS = 4096     # a longer column is summed by the reduce kernel, in parallel
 
 
 class ReduceKernels:
@@ -40,3 +43,23 @@ class ReduceKernels:
         self._run("argmax_pick", [x, cand, out],
                   dict(outer=outer, size=size, inner=inner, nchunks=chunks), outer * inner)
         return out
+
+    def relu_bias_backward(self, g, y, rows, cols, plane=1):
+        """(gz, gb) for g viewed as (rows, cols, plane): gz = g where y > 0 else 0 (the
+        gradient through a fused layer's ReLU; g itself when y is None, no ReLU) and gb its
+        sums over rows and plane per column (the bias's gradient). One dispatch for a
+        Linear's (batch, features, 1): a thread per column walks down the rows. A
+        Conv2d's (batch, channels, pixels) is summed over the rows the same way, a thread
+        per (channel, pixel), then over each channel's pixels by the reduce kernel."""
+        relu, n = y is not None, rows * cols * plane
+        if rows > RELU_BIAS_ROWS:   # long columns: the reduce kernel sums them in parallel
+            gz = self.binary("relu_grad", g, (n,), y, (n,), (n,)) if relu else g
+            summed = self.reduce("sum", gz, 1, rows, cols * plane)
+        else:
+            gz = self._alloc(n, FLOAT32) if relu else g
+            summed = self._alloc(cols * plane, FLOAT32)
+            # two dummies where there is no ReLU: see _or_dummy
+            arrays = [g, self._or_dummy(y), self._or_dummy(gz if relu else None, 1), summed]
+            self._run("relu_bias_backward", arrays, dict(rows=rows, cols=cols * plane),
+                      cols * plane, constants={"RELU": relu})
+        return gz, (summed if plane == 1 else self.reduce("sum", summed, cols, plane, 1))
