@@ -339,18 +339,23 @@ def test_fashion_mnist_has_its_class_names(playground):
                          indirect=True)
 def test_training_is_replayed_and_the_layer_view_follows_the_replays(playground):
     pg.build(preset_source("mlp"), None, "mlp")
-    first = pg.train_steps(3, True)                    # eager, recorded, replayed
-    trainer = pg._playground.trainer
-    assert trainer.step.replays == 1 and trainer.step.reason is None
-    second = pg.train_steps(3, True)                   # replayed only
-    assert trainer.step.replays == 4
+    trainer, model = pg._playground.trainer, pg._playground.built.model
+    # each slice: two steps without hooks, then the one the layer view watches; each kind
+    # is run eagerly, then recorded, then replayed
+    slices = [pg.train_steps(3, True) for _ in range(3)]
+    assert trainer.step.replays == 4 + 1 and trainer.step.reason is None
+    fused, watched = sorted(len(r.dispatches) for r in trainer.step.recordings.values())
+    assert fused < watched    # unwatched, each Linear and its ReLU ran as one kernel
+    assert all(not m._forward_hooks for m in model.modules())   # the hooks left with the step
 
     def mean(snapshot, row):
         return next(s["value"] for s in snapshot["stats"] if s["row"] == row and s["name"] == "mean")
-    # the statistics come from each slice's last step: a replayed one, with a new batch
-    assert mean(first["snapshot"], 1) != mean(second["snapshot"], 1)
-    assert first["loss"] != second["loss"]
+    # the statistics come from each slice's last step: the last one a replayed one, with a
+    # new batch
+    assert mean(slices[1]["snapshot"], 1) != mean(slices[2]["snapshot"], 1)
+    assert slices[1]["loss"] != slices[2]["loss"]
     assert pg.configure({"optimizer": "adam"})["ok"]   # a new optimizer: record anew
     assert not trainer.step.recordings
-    third = pg.train_steps(3)
-    assert trainer.step.replays == 5 and math.isfinite(third["loss"])
+    third = pg.train_steps(3)                          # no snapshot: nothing watched
+    assert len(trainer.step.recordings) == 1
+    assert trainer.step.replays == 5 + 1 and math.isfinite(third["loss"])

@@ -132,7 +132,8 @@ class Playground:
     def train_steps(self, n, snapshot=False, gradients=False):
         trainer = self.trainer
         t0 = time.perf_counter()
-        loss, hits, count, _ = trainer.train_steps(n)
+        # the layer view watches the last step, whose statistics a snapshot shows
+        loss, hits, count, _ = trainer.train_steps(n, self.view.watching if snapshot else None)
         scalars = [("loss", loss), ("hits", hits)]
         pieces = []
         if snapshot:

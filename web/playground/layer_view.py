@@ -7,9 +7,11 @@ engine.summary). For each refresh the page gets:
   drawing), from a forward pass in eval mode;
 - weights (and, on request, their gradients) of the layers that have images to
   show: nn.Linear and nn.Conv2d;
-- statistics of the last training batch, per row: the activations' mean and
-  standard deviation, the fraction of a ReLU's units that are dead (zero for every
-  example of the batch), and the gradient norm of the layer's parameters.
+- statistics of the last training batch before the refresh, per row: the activations'
+  mean and standard deviation, the fraction of a ReLU's units that are dead (zero for
+  every example of the batch), and the gradient norm of the layer's parameters. Only
+  that step is watched (`watching`): the others run without hooks, so nn.Sequential
+  fuses a Linear or Conv2d with its ReLU there.
 
 Everything is a tensor on the device until the end, where `pack` reads all of them
 back with one `engine.download` (one staging buffer, one wait for the GPU), however
@@ -17,6 +19,7 @@ many layers there are. The page receives the raw float32 bytes and a layout that
 says where each piece lies.
 """
 import array
+import contextlib
 import math
 
 import engine as eg
@@ -29,15 +32,28 @@ class LayerView:
     def __init__(self, built):
         self.model = built.model
         self.rows = built.summary.rows
-        # Forward hooks on every row keep its output of the last forward pass: of the last
-        # training step (a replayed step runs no Python, but the tensors its recording made
-        # are the ones the hooks kept, and each replay writes its outputs into them), or of
-        # the example while example_outputs runs.
-        self._train = {}          # row index -> its output in the last training step
+        # While `watching`, forward hooks on every row keep its output of the forward pass:
+        # of the watched training step (a replayed step runs no Python, but the tensors its
+        # recording made are the ones the hooks kept, and each replay writes its outputs
+        # into them), or of the example while example_outputs runs.
+        self._train = {}          # row index -> its output in the last watched training step
         self._sink = self._train
         self._sizes = {}
-        for i, row in enumerate(self.rows):
-            row.module.register_forward_hook(self._keeper(i))
+
+    @contextlib.contextmanager
+    def watching(self):
+        """Hooks on every row for the forward passes inside the block, and none after it.
+        A hook needs its layer's own output, so a Linear or Conv2d and the ReLU after it
+        then run apart (nn.Sequential fuses them only when no hook watches): the page
+        watches only the training step whose statistics it shows, and the others run
+        fused."""
+        handles = [row.module.register_forward_hook(self._keeper(i))
+                   for i, row in enumerate(self.rows)]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def _keeper(self, i):
         def hook(module, args, output):
@@ -52,7 +68,7 @@ class LayerView:
         model.eval()
         self._sink = outputs = {}
         try:
-            with eg.no_grad():
+            with eg.no_grad(), self.watching():
                 logits = model(x)
         finally:
             self._sink = self._train

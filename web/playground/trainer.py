@@ -171,8 +171,10 @@ class Trainer:
             x = self.augment(x, pixel_range(self.loader))
         return x, y
 
-    def _step(self, x, y):
-        """One optimizer step on a batch -> (loss, hits), both still on the device."""
+    def _step(self, x, y, watched=False):
+        """One optimizer step on a batch -> (loss, hits), both still on the device.
+        `watched` only tells the recordings apart: a watched step runs with the layer
+        view's hooks, and so with other dispatches (engine.jit keys on its value)."""
         logits = self.model(x)
         loss = F.cross_entropy(logits, y, label_smoothing=self.settings["label_smoothing"])
         self.optimizer.zero_grad()
@@ -182,14 +184,19 @@ class Trainer:
             hits = (logits.detach().argmax(1) == y).sum()
         return loss, hits
 
-    def train_steps(self, n):
+    def train_steps(self, n, watch=None):
         """n optimizer steps. Returns the last batch's (loss, hits) as device tensors, its
         batch size and the seconds the host spent (encoding and launching; the GPU runs
-        behind)."""
+        behind). `watch`, a context manager such as the layer view's `watching`, is
+        entered for the last step only."""
         t0 = time.perf_counter()
-        for _ in range(n):
+        for k in range(n):
             x, y = self.next_batch()
-            loss, hits = self.step(x, y)
+            if watch is not None and k == n - 1:
+                with watch():
+                    loss, hits = self.step(x, y, watched=True)
+            else:
+                loss, hits = self.step(x, y)
             if self.scheduler is not None:
                 self.scheduler.step()
         count = y.shape[0]
