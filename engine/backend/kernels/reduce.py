@@ -51,15 +51,15 @@ class ReduceKernels:
         Linear's (batch, features, 1): a thread per column walks down the rows. A
         Conv2d's (batch, channels, pixels) is summed over the rows the same way, a thread
         per (channel, pixel), then over each channel's pixels by the reduce kernel."""
-        relu, n = y is not None, rows * cols * plane
+        n, columns = rows * cols * plane, cols * plane
         if rows > RELU_BIAS_ROWS:   # long columns: the reduce kernel sums them in parallel
-            gz = self.binary("relu_grad", g, (n,), y, (n,), (n,)) if relu else g
-            summed = self.reduce("sum", gz, 1, rows, cols * plane)
+            gz = g if y is None else self.binary("relu_grad", g, (n,), y, (n,), (n,))
+            summed = self.reduce("sum", gz, 1, rows, columns)
         else:
-            gz = self._alloc(n, FLOAT32) if relu else g
-            summed = self._alloc(cols * plane, FLOAT32)
-            # two dummies where there is no ReLU: see _or_dummy
-            arrays = [g, self._or_dummy(y), self._or_dummy(gz if relu else None, 1), summed]
-            self._run("relu_bias_backward", arrays, dict(rows=rows, cols=cols * plane),
-                      cols * plane, constants={"RELU": relu})
+            gz = None if y is None else self._alloc(n, FLOAT32)
+            summed = self._alloc(columns, FLOAT32)
+            # without a ReLU, two dummies stand in for y and gz (see _or_dummy)
+            self._run("relu_bias_backward", [g, self._or_dummy(y), self._or_dummy(gz, 1), summed],
+                      dict(rows=rows, cols=columns), columns, constants={"RELU": y is not None})
+            gz = g if gz is None else gz
         return gz, (summed if plane == 1 else self.reduce("sum", summed, cols, plane, 1))
