@@ -29,13 +29,12 @@ fn main(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
 fn tiles(wg: Workgroup, @builtin(local_invocation_index) lid: u32) {
     let o = global_index(wg, lid);
     if (o >= p.planes * p.out_h * p.out_w) { return; }
-    let ow = o % p.out_w;
-    let oh = (o / p.out_w) % p.out_h;
-    let plane = (o / (p.out_w * p.out_h)) * p.in_h * p.in_w;
-    let top = oh * p.kh;
-    let left = ow * p.kw;
-    let bottom = select(top + p.kh, p.in_h, oh + 1u == p.out_h);
-    let right = select(left + p.kw, p.in_w, ow + 1u == p.out_w);
+    let at = output_of(o);
+    let plane = at.plane * p.in_h * p.in_w;
+    let top = at.oh * p.kh;
+    let left = at.ow * p.kw;
+    let bottom = select(top + p.kh, p.in_h, at.oh + 1u == p.out_h);
+    let right = select(left + p.kw, p.in_w, at.ow + 1u == p.out_w);
     let winner = u32(indices[o]);
     let share = grad[o];
     for (var h = top; h < bottom; h++) {

@@ -11,13 +11,19 @@ struct Params { planes: u32, in_h: u32, in_w: u32, out_h: u32, out_w: u32,
 // in the padding).
 struct Window { base: u32, top: i32, left: i32 }
 
-fn window_of(i: u32) -> Window {
-    let row = i / p.out_w;            // (plane, oh): two divisions, not four
+// Output i as (plane, oh, ow): two divisions, not four.
+struct Output { plane: u32, oh: u32, ow: u32 }
+
+fn output_of(i: u32) -> Output {
+    let row = i / p.out_w;            // plane * out_h + oh
     let plane = row / p.out_h;
-    let ow = i - row * p.out_w;
-    let oh = row - plane * p.out_h;
-    return Window(plane * p.in_h * p.in_w,
-                  i32(oh * p.sh) - i32(p.ph), i32(ow * p.sw) - i32(p.pw));
+    return Output(plane, row - plane * p.out_h, i - row * p.out_w);
+}
+
+fn window_of(i: u32) -> Window {
+    let o = output_of(i);
+    return Window(o.plane * p.in_h * p.in_w,
+                  i32(o.oh * p.sh) - i32(p.ph), i32(o.ow * p.sw) - i32(p.pw));
 }
 
 // Where a walk over the window's pixels k = r * kw + c is: its row and column are
