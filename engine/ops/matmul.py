@@ -101,13 +101,11 @@ class Linear(Function):
         n_out = w.shape[0]
         be = g.backend
         gx = gw = gb = None
-        if self.relu and self.has_bias:   # through the ReLU, and the bias's gradient: one pass
-            gz, gb = be.relu_bias_backward(g.data, y[0].data, rows, n_out)
+        if self.has_bias:   # through the ReLU, if any, and the bias's gradient: one pass
+            gz, gb = be.relu_bias_backward(g.data, y[0].data if self.relu else None, rows, n_out)
             g, gb = (Tensor(gz, g.shape, "float32", be), Tensor(gb, (n_out,), "float32", be))
         elif self.relu:   # the gradient where the ReLU's output was > 0
             g = grad_kernel("relu_grad", g, y[0])
-        elif self.has_bias:
-            gb = g.sum(0)
         if x.requires_grad:  # dx = g @ w
             gx = Tensor(_mm(be, g, w, 1, rows, n_in, n_out), x.shape, "float32", be)
         if w.requires_grad:  # dw = g^T @ x

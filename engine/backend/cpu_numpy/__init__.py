@@ -124,7 +124,7 @@ class NumpyBackend(CNNPrimitives, NormPrimitives, AugmentPrimitive, Backend):
         n = rows * cols * plane
         gz = g if y is None else self.binary("relu_grad", g, (n,), y, (n,), (n,))
         summed = gz.reshape(rows, cols * plane).sum(axis=0)   # as the GPU: rows, then pixels
-        return gz, summed.reshape(cols, plane).sum(axis=1)
+        return gz, (summed if plane == 1 else summed.reshape(cols, plane).sum(axis=1))
 
     # -- fused row-wise ops ------------------------------------------------------
     def softmax(self, x, rows, cols, log=False):
