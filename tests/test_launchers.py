@@ -67,12 +67,19 @@ def every_primitive(be):
     be.cross_entropy(x, a(4, INT32), 4, 10, 0.1), be.cross_entropy(x, a(2, INT32), 2, 300)
     be.cross_entropy_total(x, a(4, INT32), 4, 10, 0.1, 0.25)             # one workgroup
     be.cross_entropy_total(x, a(2, INT32), 2, 40000, 0.0, 0.5)           # rows, sum, scale
+    be.cross_entropy_total(x, a(4, INT32), 4, 10, 0.0, 0.25, with_grad=True)
+    be.cross_entropy_total(x, a(2, INT32), 2, 40000, 0.0, 0.5, with_grad=True)
     be.cross_entropy_backward(x, a(4, INT32), a(4), a(1), 4, 10, 0.25, 0.1)
-    be.sgd_step(a(4), a(4), None, 4, 0.1, 0.0, 0.0, 0.0, False, True)
-    be.sgd_step(a(4), a(4), a(4), 4, 0.1, 0.9, 0.0, 1e-4, True, False)
-    be.adam_step(a(4), a(4), a(4), a(4), 4, 1e-3, 0.9, 0.999, 1e-8, 0.0, 3, True)
-    be.adagrad_step(a(4), a(4), a(4), 4, 0.01, 1e-10, 0.0)
-    be.rmsprop_step(a(4), a(4), a(4), a(4), a(4), 4, 0.01, 0.99, 1e-8, 0.0, 0.9)
+    be.sgd_step([(a(4), a(4), None, 4, True)], 0.1, 0.0, 0.0, 0.0, False)     # one: a lone
+    be.sgd_step([(a(4), a(4), a(4), 4, False), (a(5), a(5), a(5), 5, True)],   # two: a pair
+                0.1, 0.9, 0.0, 1e-4, True)
+    be.sgd_step([(a(4), a(4), None, 4, True), (a(5), a(5), None, 5, True)], 0.1, 0.0, 0.0,
+                0.0, False)
+    be.adam_step([(a(4), a(4), a(4), a(4), 4, 3)], 1e-3, 0.9, 0.999, 1e-8, 0.0, True)
+    be.adam_step([(a(4), a(4), a(4), a(4), 4, 3), (a(5), a(5), a(5), a(5), 5, 1)], 1e-3, 0.9,
+                 0.999, 1e-8, 0.0, True)
+    be.adagrad_step([(a(4), a(4), a(4), 4, 0.01)], 1e-10, 0.0)
+    be.rmsprop_step([(a(4), a(4), a(4), a(4), a(4), 4)], 0.01, 0.99, 1e-8, 0.0, 0.9)
     geometry = (2, 3, 4, (9, 9), (5, 5), (3, 3), (2, 2), (1, 1))
     be.conv2d(x, x, a(4), *geometry), be.conv2d(x, x, None, 1, 1100, 4, (4, 4), (2, 2), (3, 3),
                                                 (1, 1), (0, 0))

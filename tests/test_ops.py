@@ -549,6 +549,37 @@ def test_cross_entropy_default_and_large_logits(device):
              lambda t: TF.cross_entropy(t, torch.tensor(targets)), device=device, inputs=[x])
 
 
+# one workgroup (`summed`), a thread per row (`main`), a workgroup per row (`per_workgroup`)
+@pytest.mark.parametrize("rows,classes", [(64, 10), (1, 3), (5000, 250), (2, 40_000)], ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_gradient_comes_with_the_forward_pass(device, rows, classes, reduction,
+                                                            smoothing):
+    # loss.backward() hands out the gradient the forward kernel wrote: no dispatch of its
+    # own, the same bits as the backward kernel's (a gradient given explicitly), and
+    # PyTorch's values
+    rng = np.random.default_rng(12)
+    x, targets = make_input(rng, (rows, classes)) * 4, rng.integers(0, classes, size=rows)
+    grads, backward_dispatches = [], []
+    for seed in (None, eg.tensor(1.0)):
+        logits = eg.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(logits, eg.tensor(targets.astype(np.int32)),
+                               reduction=reduction, label_smoothing=smoothing)
+        logits.backend.one()   # backward()'s seed made (one fill, the first time) before counting
+        counted = getattr(logits.backend, "stats", {"dispatches": 0})
+        before = counted["dispatches"]
+        loss.backward(seed)
+        backward_dispatches.append(counted["dispatches"] - before)
+        grads.append(logits.grad.numpy())
+    assert np.array_equal(grads[0], grads[1])
+    if device == "gpu":
+        assert backward_dispatches == [0, 1]
+    reference = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    TF.cross_entropy(reference, torch.tensor(targets), reduction=reduction,
+                     label_smoothing=smoothing).backward()
+    assert_close(grads[0], reference.grad.numpy(), TOL)
+
+
 @pytest.mark.parametrize("shape", [(), (17,), (17, 65), (2, 3, 5)], ids=str)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss(device, shape, reduction):

@@ -29,8 +29,11 @@ def _run(device, make_engine_opt, make_torch_opt, steps=STEPS, zero_grad_some=Fa
         opt.zero_grad()
         topt.zero_grad()
         for i, (p, tp, g) in enumerate(zip(ours, theirs, grads[step])):
-            if zero_grad_some and i == 1 and step % 2:
-                continue  # a parameter without a gradient this step must not move
+            if zero_grad_some and i == 1 and step % 2 == 0:
+                # a parameter without a gradient this step must not move; its first step
+                # comes later than the others' (SGD and Adam update two per kernel: the
+                # pair's flags and step counts are each its own)
+                continue
             p.grad = eg.tensor(g)
             tp.grad = torch.tensor(g.astype(np.float64))
         opt.step()

@@ -238,16 +238,16 @@ def test_sgd_replays_rewrite_its_uniforms_only_when_something_changed(gpu, monke
     backend = type(eg.tensor([0.0]).backend)
     real_update = backend.sgd_step
 
-    def counting_update(self, *args):
-        if writes:
-            writes[-1].append(self._uniforms_only)   # True: a replay's hook packing uniforms
-        real_update(self, *args)
+    def counting_update(self, updates, *args):
+        if writes:   # True: a replay's hook packing uniforms
+            writes[-1].extend([self._uniforms_only] * len(updates))
+        real_update(self, updates, *args)
 
     monkeypatch.setattr(backend, "sgd_step", counting_update)
     replayed, weights = sgd_run(True, schedule, count_writes=writes)
     assert replayed == eager
     assert all(np.array_equal(a, b) for a, b in zip(weights, eager_weights))
-    uniform_writes = [sum(step) for step in writes]   # per step from the third: packed uniforms
+    uniform_writes = [sum(step) for step in writes]   # per step from the third: parameters packed
     # from the third step: the first replay (the second layer's first step is over), 2
     # unchanged, a new lr, unchanged, an eager step at lr 0.5 (its updates are not a
     # hook's), back to 0.02, unchanged

@@ -170,7 +170,7 @@ def check(inputs, cases):
     # a dispatch WebGPU refuses (one buffer bound to two writable bindings) must not pass
     # silently: the next read-back raises with the browser's message, and only once
     p = eg.tensor([1.0, 2.0, 3.0, 4.0])
-    backend.sgd_step(p.data, p.data, p.data, 4, 0.1, 0.9, 0.0, 0.0, False, False)
+    backend.sgd_step([(p.data, p.data, p.data, 4, False)], 0.1, 0.9, 0.0, 0.0, False)
     try:
         p.tolist()
         refused = None

@@ -108,8 +108,10 @@ class Backend:
     def cross_entropy(self, logits, targets, rows, cols, smoothing=0.0):
         """-> (loss per row, log-sum-exp per row)."""
         raise NotImplementedError
-    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale):
-        """-> (scale * the sum of the rows' losses, one value; log-sum-exp per row)."""
+    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale, with_grad=False):
+        """-> (scale * the sum of the rows' losses, one value; log-sum-exp per row; with_grad
+        its gradient d total / d logits, what cross_entropy_backward gives for grad_out 1,
+        else None)."""
         raise NotImplementedError
     def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
                                smoothing=0.0):
@@ -118,13 +120,20 @@ class Backend:
         raise NotImplementedError
 
     # -- optimizers (in place) ----------------------------------------------
-    def sgd_step(self, p, g, velocity, numel, lr, momentum, dampening, weight_decay,
-                 nesterov, first_step): raise NotImplementedError
-    def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
-                  step, decoupled): raise NotImplementedError
-    def adagrad_step(self, p, g, sum_sq, numel, clr, eps, weight_decay): raise NotImplementedError
-    def rmsprop_step(self, p, g, square_avg, grad_avg, buf, numel, lr, alpha, eps, weight_decay,
-                     momentum): raise NotImplementedError
+    # Each call updates one parameter group: `updates` holds a tuple per parameter, the
+    # group's settings follow (a GPU backend may update several parameters per dispatch).
+    def sgd_step(self, updates, lr, momentum, dampening, weight_decay, nesterov):
+        """updates: [(p, g, velocity or None, numel, first_step)]."""
+        raise NotImplementedError
+    def adam_step(self, updates, lr, beta1, beta2, eps, weight_decay, decoupled):
+        """updates: [(p, g, m, v, numel, step)], step counting this one (bias corrections)."""
+        raise NotImplementedError
+    def adagrad_step(self, updates, eps, weight_decay):
+        """updates: [(p, g, sum_sq, numel, clr)], clr the decayed learning rate."""
+        raise NotImplementedError
+    def rmsprop_step(self, updates, lr, alpha, eps, weight_decay, momentum):
+        """updates: [(p, g, square_avg, grad_avg or None, momentum buffer or None, numel)]."""
+        raise NotImplementedError
 
     # ---- convolution ----
     # x is (N, C_in, H, W) with in_hw = (H, W); w is (C_out, C_in, kh, kw) with kernel =

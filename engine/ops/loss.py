@@ -8,7 +8,7 @@ import array
 import math
 
 from .. import device_checks
-from ..autograd import Function, check_same_device
+from ..autograd import Function, check_same_device, is_grad_enabled
 from ..tensor import Tensor
 from . import elementwise as ew
 
@@ -51,21 +51,28 @@ def log_softmax(x, dim=-1):
 
 class CrossEntropy(Function):
     """Mean over rows of -log softmax(logits)[target]; with label smoothing s, of the
-    cross-entropy against (1 - s) * onehot(target) + s / classes."""
+    cross-entropy against (1 - s) * onehot(target) + s / classes.
+
+    A training step calls loss.backward() right after: when the logits need a
+    gradient, the forward kernel writes d loss / d logits too (it has each row's
+    log-sum-exp at hand), and backward hands it out when its own gradient is
+    backward()'s seed of 1, with no dispatch of its own. Any other gradient (the
+    loss scaled, or added to another) goes through cross_entropy_backward.wgsl."""
 
     int_inputs = (1,)
 
     def forward(self, logits, targets, reduction, smoothing):
         rows, cols = logits.shape
         be = logits.backend
-        self.reduction, self.smoothing = reduction, smoothing
+        self.reduction, self.smoothing, self.unit_grad = reduction, smoothing, None
         if reduction == "none":
             losses, lse = be.cross_entropy(logits.data, targets.data, rows, cols, smoothing)
             out = Tensor(losses, (rows,), "float32", be)
         else:   # the sum or mean over the batch, in the same kernel (small batches)
             scale = 1.0 if reduction == "sum" else (1.0 / rows if rows else math.nan)
-            total, lse = be.cross_entropy_total(logits.data, targets.data, rows, cols,
-                                                smoothing, scale)
+            with_grad = logits.requires_grad and is_grad_enabled()
+            total, lse, self.unit_grad = be.cross_entropy_total(
+                logits.data, targets.data, rows, cols, smoothing, scale, with_grad)
             out = Tensor(total, (), "float32", be)
         self.save_for_backward(logits, targets, Tensor(lse, (rows,), "float32", be))
         return out
@@ -74,6 +81,9 @@ class CrossEntropy(Function):
         logits, targets, lse = self.saved
         rows, cols = logits.shape
         be = g.backend
+        unit_grad, self.unit_grad = self.unit_grad, None   # its buffer is not kept after
+        if unit_grad is not None and g.data is be.one():   # loss.backward()
+            return Tensor(unit_grad, logits.shape, "float32", be), None
         if self.reduction == "none":  # a gradient per row: scale each row by it
             ones = Tensor(be.full(1, 1.0), (), "float32", be)
             unit = be.cross_entropy_backward(logits.data, targets.data, lse.data, ones.data,

@@ -20,11 +20,13 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps))
 
-    def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["sum"] = p.backend.full(p.numel(), group["initial_accumulator_value"])
-        state["step"] += 1
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        p.backend.adagrad_step(p.data, p.grad.data, state["sum"], p.numel(), clr,
-                               group["eps"], group["weight_decay"])
+    def _update(self, group, items):
+        updates = []
+        for p, state in items:
+            if not state:
+                state["step"] = 0
+                state["sum"] = p.backend.full(p.numel(), group["initial_accumulator_value"])
+            state["step"] += 1
+            clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+            updates.append((p.data, p.grad.data, state["sum"], p.numel(), clr))
+        items[0][0].backend.adagrad_step(updates, group["eps"], group["weight_decay"])

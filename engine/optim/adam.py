@@ -18,16 +18,19 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay))
 
-    def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = p.backend.full(p.numel(), 0.0)      # m, PyTorch's names
-            state["exp_avg_sq"] = p.backend.full(p.numel(), 0.0)   # v
-        state["step"] += 1
+    def _update(self, group, items):
+        updates = []
+        for p, state in items:
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = p.backend.full(p.numel(), 0.0)      # m, PyTorch's names
+                state["exp_avg_sq"] = p.backend.full(p.numel(), 0.0)   # v
+            state["step"] += 1
+            updates.append((p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"],
+                            p.numel(), state["step"]))
         beta1, beta2 = group["betas"]
-        p.backend.adam_step(p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"],
-                            p.numel(), group["lr"], beta1, beta2, group["eps"],
-                            group["weight_decay"], state["step"], self.decoupled)
+        items[0][0].backend.adam_step(updates, group["lr"], beta1, beta2, group["eps"],
+                                      group["weight_decay"], self.decoupled)
 
 
 class AdamW(Adam):

@@ -1,8 +1,9 @@
 """The optimizer base: parameter groups, zero_grad, and per-parameter state.
 
-Each optimizer's `step` is one fused GPU kernel per parameter
-(shaders/sgd.wgsl, shaders/adam.wgsl) that updates it in place; a subclass
-writes `_update(group, p, state)` for one parameter.
+Each optimizer's `step` updates every parameter in place with fused GPU kernels
+(shaders/sgd.wgsl, shaders/adam.wgsl: two parameters per dispatch); a subclass
+writes `_update(group, items)` for one group's parameters that have a gradient,
+items being [(param, its state)], and hands them to the backend in one call.
 
 `state_dict()` / `load_state_dict()` use PyTorch's layout and key names, so a
 state moves between webgrad and torch.optim in both directions:
@@ -87,15 +88,17 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.zero_()
 
-    def _params_with_grad(self):
+    def _groups_with_grad(self):
+        """(group, [(param, state)]) for each group with a parameter that has a gradient."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    yield group, p, self.state.setdefault(id(p), {})
+            items = [(p, self.state.setdefault(id(p), {})) for p in group["params"]
+                     if p.grad is not None]
+            if items:
+                yield group, items
 
     def step(self):
-        """Update every parameter that has a gradient: each subclass's `_update`, one fused
-        kernel per parameter. In a step that engine.jit records, the update kernels are
+        """Update every parameter that has a gradient: each subclass's `_update`, a call
+        into the backend per parameter group. In a step that engine.jit records, the update kernels are
         in the recording; before each replay this runs again in "uniforms only" mode, to
         write the numbers that change per step (learning rate, bias corrections)."""
         on_replay(self._before_replay)
@@ -117,10 +120,10 @@ class Optimizer:
     def _update_all(self):
         if self.settings_only:
             self._written = self._settings()
-        for group, p, state in self._params_with_grad():
-            self._update(group, p, state)
+        for group, items in self._groups_with_grad():
+            self._update(group, items)
 
-    def _update(self, group, p, state):
+    def _update(self, group, items):
         raise NotImplementedError
 
     # -- saving and restoring (PyTorch's layout) --------------------------------------

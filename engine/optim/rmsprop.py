@@ -21,14 +21,17 @@ class RMSprop(Optimizer):
     buffer_names = ("square_avg", "momentum_buffer", "grad_avg")
     torch_flags = dict(capturable=False, foreach=None, maximize=False, differentiable=False)
 
-    def _update(self, group, p, state):
-        be, n = p.backend, p.numel()
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = be.full(n, 0.0)
-            state["grad_avg"] = be.full(n, 0.0) if group["centered"] else None
-            state["momentum_buffer"] = be.full(n, 0.0) if group["momentum"] > 0 else None
-        state["step"] += 1   # only counted, as in PyTorch (its state_dict has it)
-        be.rmsprop_step(p.data, p.grad.data, state["square_avg"], state.get("grad_avg"),
-                        state.get("momentum_buffer"), n, group["lr"], group["alpha"],
-                        group["eps"], group["weight_decay"], group["momentum"])
+    def _update(self, group, items):
+        updates = []
+        for p, state in items:
+            be, n = p.backend, p.numel()
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = be.full(n, 0.0)
+                state["grad_avg"] = be.full(n, 0.0) if group["centered"] else None
+                state["momentum_buffer"] = be.full(n, 0.0) if group["momentum"] > 0 else None
+            state["step"] += 1   # only counted, as in PyTorch (its state_dict has it)
+            updates.append((p.data, p.grad.data, state["square_avg"], state.get("grad_avg"),
+                            state.get("momentum_buffer"), n))
+        items[0][0].backend.rmsprop_step(updates, group["lr"], group["alpha"], group["eps"],
+                                         group["weight_decay"], group["momentum"])

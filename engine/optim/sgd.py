@@ -17,11 +17,14 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def _update(self, group, p, state):
-        first = state.get("momentum_buffer") is None   # PyTorch's first step: buffer = grad
-        if first and group["momentum"]:
-            state["momentum_buffer"] = p.backend.empty(p.numel())
-            self._written = None   # this uniform says "first step": the next one must not
-        p.backend.sgd_step(p.data, p.grad.data, state.get("momentum_buffer"), p.numel(),
-                           group["lr"], group["momentum"], group["dampening"],
-                           group["weight_decay"], group["nesterov"], first)
+    def _update(self, group, items):
+        updates = []
+        for p, state in items:
+            first = state.get("momentum_buffer") is None   # PyTorch's first step: buffer = grad
+            if first and group["momentum"]:
+                state["momentum_buffer"] = p.backend.empty(p.numel())
+                self._written = None   # this uniform says "first step": the next one must not
+            updates.append((p.data, p.grad.data, state.get("momentum_buffer"), p.numel(), first))
+        items[0][0].backend.sgd_step(updates, group["lr"], group["momentum"],
+                                     group["dampening"], group["weight_decay"],
+                                     group["nesterov"])

@@ -5,7 +5,7 @@ the only GPU is a software one. It computes in float32 like the GPU, or in
 float64 when created with `precision="float64"` (used by the tests as a
 high-precision reference). Never imported in the browser: numpy is imported
 nowhere else in the engine. The convolution and pooling primitives are in
-cnn.py, batch norm's in norm.py.
+cnn.py, batch norm's in norm.py, the optimizers' updates in optim.py.
 """
 import numpy as np
 
@@ -14,36 +14,26 @@ from ..elementwise_table import UNARY, BINARY
 from .augment import AugmentPrimitive
 from .cnn import CNNPrimitives
 from .norm import NormPrimitives
+from .optim import OptimPrimitives
 from .memory import keep_freed_blocks
 
 _NP = {INT32: np.int32, UINT8: np.uint8}
-
 
 
 def _float32_bytes(arr):
     """What the GPU would hand back: float32 even when the reference runs in float64."""
     return (arr.astype(np.float32) if arr.dtype.kind == "f" else arr).tobytes()
 
-class NumpyBackend(CNNPrimitives, NormPrimitives, AugmentPrimitive, Backend):
+
+class NumpyBackend(CNNPrimitives, NormPrimitives, OptimPrimitives, AugmentPrimitive, Backend):
     name = "cpu"
     reads_are_free = True
 
     def __init__(self, precision="float32"):
         self.float = np.dtype(precision)
-        self._scratch_buffers = []   # temporaries of the optimizer updates, reused
+        self._scratch_buffers = []   # temporaries of the optimizer updates, reused (optim.py)
         self._kept_columns = {}      # the convolutions' im2col, for their weight gradient
         keep_freed_blocks()          # big arrays' memory is reused, not faulted in anew
-
-    def _scratch(self, numel, count):
-        """`count` float arrays of `numel` elements, the same memory on every call: the
-        optimizer updates write their intermediate results there (numpy `out=`), so a
-        training step allocates nothing for them."""
-        for k in range(count):
-            if k == len(self._scratch_buffers):
-                self._scratch_buffers.append(np.empty(0, self.float))
-            if self._scratch_buffers[k].size < numel:
-                self._scratch_buffers[k] = np.empty(numel, self.float)
-        return [buf[:numel] for buf in self._scratch_buffers[:count]]
 
     def describe(self):
         return f"cpu: numpy {np.__version__} ({self.float.name})"
@@ -149,101 +139,22 @@ class NumpyBackend(CNNPrimitives, NormPrimitives, AugmentPrimitive, Backend):
             loss -= smoothing * x.mean(axis=1)
         return loss, lse
 
-    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale):
+    def cross_entropy_total(self, logits, targets, rows, cols, smoothing, scale, with_grad=False):
         loss, lse = self.cross_entropy(logits, targets, rows, cols, smoothing)
-        return np.array([loss.sum() * scale], self.float), lse
+        grad = (self._cross_entropy_grad(logits, targets, lse, rows, cols, scale, smoothing)
+                if with_grad else None)
+        return np.array([loss.sum() * scale], self.float), lse, grad
 
     def cross_entropy_backward(self, logits, targets, lse, grad_out, rows, cols, scale,
                                smoothing=0.0):
+        return self._cross_entropy_grad(logits, targets, lse, rows, cols,
+                                        grad_out[0] * scale, smoothing)
+
+    def _cross_entropy_grad(self, logits, targets, lse, rows, cols, factor, smoothing):
         p = np.exp(logits.reshape(rows, cols) - lse[:, None])
         p[np.arange(rows), targets] -= 1.0 - smoothing
         p -= smoothing / cols
-        return (p * (grad_out[0] * scale)).astype(self.float).ravel()
-
-    # -- optimizers (in place) -----------------------------------------------------
-    # Each update runs in place on p and the state, its intermediate results in the
-    # scratch buffers (`out=`): no new array per parameter per step, and memory is
-    # what bounds these loops (a few passes over each array).
-    def _with_weight_decay(self, g, p, weight_decay, scratch):
-        """g + weight_decay * p (L2 regularisation), in `scratch`; g itself if no decay."""
-        if not weight_decay:
-            return g
-        np.multiply(p, weight_decay, out=scratch)
-        scratch += g
-        return scratch
-
-    def sgd_step(self, p, g, velocity, numel, lr, momentum, dampening, weight_decay,
-                 nesterov, first_step):
-        t, u = self._scratch(numel, 2)
-        d = self._with_weight_decay(g, p, weight_decay, t)
-        if momentum:
-            if first_step:
-                velocity[:] = d
-            else:
-                velocity *= momentum
-                velocity += np.multiply(d, 1 - dampening, out=u) if dampening else d
-            if nesterov:   # d + momentum * velocity
-                d = np.add(d, np.multiply(velocity, momentum, out=u), out=u)
-            else:
-                d = velocity
-        p -= np.multiply(d, lr, out=t)
-
-    def adam_step(self, p, g, m, v, numel, lr, beta1, beta2, eps, weight_decay,
-                  step, decoupled):
-        t, u = self._scratch(numel, 2)
-        if weight_decay and decoupled:   # AdamW: shrink the weights themselves
-            p *= 1 - lr * weight_decay
-        elif weight_decay:
-            g = self._with_weight_decay(g, p, weight_decay, u)
-        m *= beta1                                   # m = beta1 m + (1 - beta1) g
-        m += np.multiply(g, 1 - beta1, out=t)
-        v *= beta2                                   # v = beta2 v + (1 - beta2) g^2
-        np.multiply(g, g, out=t)
-        t *= 1 - beta2
-        v += t
-        bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
-        np.divide(v, bc2, out=t)                     # p -= lr (m / bc1) / (sqrt(v / bc2) + eps)
-        np.sqrt(t, out=t)
-        t += eps
-        np.divide(m, t, out=t)
-        t *= lr / bc1
-        p -= t
-
-    def adagrad_step(self, p, g, sum_sq, numel, clr, eps, weight_decay):
-        t, u = self._scratch(numel, 2)
-        g = self._with_weight_decay(g, p, weight_decay, u)
-        sum_sq += np.multiply(g, g, out=t)
-        np.sqrt(sum_sq, out=t)                       # p -= clr g / (sqrt(sum_sq) + eps)
-        t += eps
-        np.divide(g, t, out=t)
-        t *= clr
-        p -= t
-
-    def rmsprop_step(self, p, g, square_avg, grad_avg, buf, numel, lr, alpha, eps, weight_decay,
-                     momentum):
-        t, u = self._scratch(numel, 2)
-        g = self._with_weight_decay(g, p, weight_decay, u)
-        square_avg *= alpha                          # square_avg = a sq + (1 - a) g^2
-        np.multiply(g, g, out=t)
-        t *= 1 - alpha
-        square_avg += t
-        if grad_avg is not None:   # centered: divide by an estimate of the variance instead
-            grad_avg *= alpha
-            grad_avg += np.multiply(g, 1 - alpha, out=t)
-            np.multiply(grad_avg, grad_avg, out=t)
-            np.subtract(square_avg, t, out=t)
-            np.sqrt(t, out=t)
-        else:
-            np.sqrt(square_avg, out=t)
-        t += eps                                     # t = the denominator
-        np.divide(g, t, out=t)
-        if buf is not None:
-            buf *= momentum
-            buf += t
-            p -= np.multiply(buf, lr, out=t)
-        else:
-            t *= lr
-            p -= t
+        return (p * factor).astype(self.float).ravel()
 
     # -- random numbers and data -----------------------------------------------------
     def random(self, numel, seed, offset, normal=False):
