@@ -51,13 +51,13 @@ def screenshot_on_failure(request, page):
         print("--- browser console ---\n" + "\n".join(page.console[-40:]))
 
 
-def shot(page, name, selector=None):
+def shot(page, name, selector=None, full_page=True):
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.join(ARTIFACTS, f"page-{name}.png")
     if selector:
         page.locator(selector).screenshot(path=path)
     else:
-        page.screenshot(path=path, full_page=True)
+        page.screenshot(path=path, full_page=full_page)
     return path
 
 
@@ -413,6 +413,24 @@ def test_layout_fits_a_phone_and_a_laptop_and_works_by_keyboard(page):
         assert overflow <= 0, f"{overflow} px of horizontal scrolling at {width}x{height}"
         if width == 390:
             shot(page, "phone")
+    # at 1280x800 the tall controls column leaves no empty band in the panels beside it
+    # (the numbers end below their last tile, the curves' panel below the curves), and the
+    # curves are big yet whole on the first screen (and stay that size)
+    boxes = """() => Object.fromEntries(['.numbers', '.numbers .stat:last-child .label', '.charts',
+        '#loss-chart'].map(q => { const r = document.querySelector(q).getBoundingClientRect();
+                                  return [q, [r.top, r.bottom]]; }))"""
+    first = js(page, boxes)
+    time.sleep(1.0)
+    again = js(page, boxes)
+    assert again == first, f"the panels keep changing size: {first} then {again}"
+    numbers_gap = first[".numbers"][1] - first[".numbers .stat:last-child .label"][1]
+    charts_gap = first[".charts"][1] - first["#loss-chart"][1]
+    assert numbers_gap < 40 and charts_gap < 40, (
+        f"empty bands at 1280x800: {numbers_gap:.0f} px below the numbers' last tile, "
+        f"{charts_gap:.0f} px below the curves")
+    top, bottom = first["#loss-chart"]
+    assert bottom <= 800 and bottom - top >= 300, f"the loss curve spans y = {top}..{bottom}"
+    shot(page, "laptop", full_page=False)   # what a laptop shows first
     # every control is reachable with Tab
     controls = ["start", "reset", "dataset", "model", "optimizer", "lr", "momentum",
                 "weight-decay", "batch", "schedule", "epochs", "run", "live-view", "show-grads",
