@@ -1,7 +1,7 @@
 """Host time per training step, eager against recorded-and-replayed (engine.jit), in one run.
 
     python bench/bench_replay.py [--models mlp convnetjs] [--batch-size 64] [--steps 40]
-                                 [--no-browser]
+                                 [--optimizer sgd|adam] [--no-browser]
 
 The host time of a step is what the CPU spends to get the step onto the GPU: the
 Python graph, the launchers and the encoding (eager), or the replay's host work
@@ -51,12 +51,20 @@ class Noise:
         return len(self.labels)
 
 
-def host_ms(name, use_jit, batch, steps):
+def make_optimizer(kind, params):
+    """SGD with Nesterov momentum (its replay rewrites no uniform while the lr stays), or
+    Adam (its bias corrections change every step: its hook writes uniforms every replay)."""
+    if kind == "adam":
+        return optim.Adam(params, lr=1e-3)
+    return optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True)
+
+
+def host_ms(name, use_jit, batch, steps, optimizer="sgd"):
     """(median host ms of a step call, of which the GPU API, dispatches replayed)."""
     eg.set_device("gpu")
     eg.manual_seed(0)
     model = zoo.build(name)
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    opt = make_optimizer(optimizer, model.parameters())
 
     def step(x, y):
         loss = F.cross_entropy(model(x), y)
@@ -110,21 +118,24 @@ def floor_ms(dispatches, steps):
     return host_ms_of(eg.jit(chain, verbose=False), [(eg.tensor([1.0, 2.0, 3.0, 4.0]),)], steps)
 
 
-def measure(names, batch, steps):
+def measure(names, batch, steps, optimizer="sgd"):
     out = {}
     for name in names:
-        replayed = host_ms(name, True, batch, steps)
-        out[name] = {"eager": host_ms(name, False, batch, steps), "replayed": replayed,
+        replayed = host_ms(name, True, batch, steps, optimizer)
+        out[name] = {"eager": host_ms(name, False, batch, steps, optimizer), "replayed": replayed,
                      "floor": floor_ms(replayed[2], steps)}
     return out
 '''
 
-def torch_step_ms(name, batch, steps):
+def torch_step_ms(name, batch, steps, optimizer):
     import torch
     from test_summary import torch_twin   # the zoo's models in PyTorch
     torch.manual_seed(0)
     model = torch_twin(name)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
     times = []
     for _ in range(steps + 4):
@@ -143,6 +154,9 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=["mlp", "convnetjs"])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                        help="sgd: Nesterov momentum, nothing to rewrite per replay; adam: "
+                             "its bias corrections rewritten before every replay")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args(argv)
     namespace = {}
@@ -150,26 +164,28 @@ def main(argv=None):
     import engine as eg
     eg.set_device("gpu")
     device = eg.get_device()
-    native = namespace["measure"](args.models, args.batch_size, args.steps)
+    native = namespace["measure"](args.models, args.batch_size, args.steps, args.optimizer)
     browser, browser_device = None, None
     if not args.no_browser:
         from browser_harness import chromium, run_in_pyodide, running_server
         with running_server() as url, chromium(webgpu=True) as chrome:
             page = chrome.new_page()
             page.goto(url + "/datasets.json")
-            code = STEP_CODE + "\nimport json\ndef run(n, b, s): return json.dumps(measure(list(n), b, s))"
+            code = (STEP_CODE + "\nimport json\ndef run(n, b, s, o): "
+                    "return json.dumps(measure(list(n), b, s, o))")
             browser = json.loads(run_in_pyodide(page, code, "run", args.models, args.batch_size,
-                                                args.steps))
+                                                args.steps, args.optimizer))
             browser_device = page.evaluate("""async () => {
                 const i = (await navigator.gpu.requestAdapter()).info;
                 return `${i.vendor} ${i.architecture} ${i.description}`.trim(); }""")
+    optimizer = "Adam" if args.optimizer == "adam" else "SGD with Nesterov momentum"
     print(f"host ms per training step (median of {args.steps}), batch {args.batch_size}, "
-          f"SGD with Nesterov momentum")
+          f"{optimizer}")
     print(f"native: {device}; browser: {browser_device or '-'} (WebGPU in Pyodide)")
     print(f"{'model':11} {'where':8} {'eager':>8} {'replayed':>9} {'of which GPU API':>17} "
           f"{'eager/replayed':>15} {'PyTorch CPU whole step':>23}")
     for name in args.models:
-        torch_ms = torch_step_ms(name, args.batch_size, args.steps)
+        torch_ms = torch_step_ms(name, args.batch_size, args.steps, args.optimizer)
         for where, figures in (("native", native), ("browser", browser)):
             if figures is None:
                 continue
