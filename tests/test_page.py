@@ -419,6 +419,7 @@ def test_layout_fits_a_phone_and_a_laptop_and_works_by_keyboard(page):
     boxes = """() => Object.fromEntries(['.numbers', '.numbers .stat:last-child .label', '.charts',
         '#loss-chart'].map(q => { const r = document.querySelector(q).getBoundingClientRect();
                                   return [q, [r.top, r.bottom]]; }))"""
+    js(page, "() => window.scrollTo(0, 0)")   # the first screen, as a visitor sees it
     first = js(page, boxes)
     time.sleep(1.0)
     again = js(page, boxes)
