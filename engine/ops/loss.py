@@ -2,7 +2,8 @@
 
 Kernels: shaders/softmax.wgsl (row-wise softmax / log-softmax and their
 backward) and shaders/cross_entropy.wgsl (softmax + negative log-likelihood
-fused: one numerically stable kernel forward, one backward).
+fused: one numerically stable kernel forward, which in a training step also
+writes the gradient; cross_entropy_backward.wgsl for any other upstream gradient).
 """
 import array
 import math
