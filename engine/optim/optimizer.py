@@ -97,10 +97,11 @@ class Optimizer:
                 yield group, items
 
     def step(self):
-        """Update every parameter that has a gradient: each subclass's `_update`, a call
-        into the backend per parameter group. In a step that engine.jit records, the update kernels are
-        in the recording; before each replay this runs again in "uniforms only" mode, to
-        write the numbers that change per step (learning rate, bias corrections)."""
+        """Update every parameter that has a gradient: each subclass's `_update`, one call
+        into the backend per parameter group. In a step that engine.jit records, the
+        update kernels are in the recording; before each replay this runs again in
+        "uniforms only" mode, to write the numbers that change per step (learning rate,
+        bias corrections)."""
         on_replay(self._before_replay)
         self._update_all()
 
