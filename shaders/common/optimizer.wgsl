@@ -1,6 +1,8 @@
-// What every optimizer kernel shares. The parameter and its gradient come as runs
-// of four floats (common/vec4_runs.wgsl says why), bindings 0 and 1; the kernel
-// declares its own state buffers and Params after them. One invocation per run:
+// What the one-parameter update kernels share (adagrad.wgsl, rmsprop.wgsl; SGD and Adam
+// take two parameters a dispatch: common/two_parameters.wgsl). The parameter and its
+// gradient come as runs of four floats (common/vec4_runs.wgsl says why), bindings 0
+// and 1; the kernel declares its own state buffers and Params after them. One
+// invocation per run:
 //
 //     let i = global_index(wg, lid);   // elements 4i .. 4i + 3
 //     if (4u * i >= p.n) { return; }
